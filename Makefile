@@ -1,0 +1,37 @@
+# Two commands for a fresh machine: `make run` and `make test`. Everything installs into .venv.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+CORPUS ?= corpus
+INDEX ?= embeddings
+
+.PHONY: run test test-fast index install clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# The CPU build of torch: a plain `torch` requirement would pull gigabytes of CUDA packages.
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+index: install
+	$(PY) -m qa index --corpus $(CORPUS) --index $(INDEX)
+
+run: install
+	@test -f $(INDEX)/CURRENT || $(PY) -m qa index --corpus $(CORPUS) --index $(INDEX)
+	$(VENV)/bin/streamlit run streamlit_app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+
+# All tests, real-model ones included (CI runs this).
+test: install
+	$(PY) -m pytest -m "" -q
+
+# Unit tests only, with the fake encoder: seconds.
+test-fast: install
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,110 @@
+"""Split a cleaned article into overlapping, sentence-aligned chunks with offsets."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .types import Article, Chunk
+
+_PARAGRAPH = re.compile(r"\S(?:.*?\S)?(?=\n\s*\n|\s*\Z)", re.S)
+_LINE = re.compile(r"[^\n]+")
+_WORD_BREAK = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class ChunkParams:
+    # ~800 characters of Vietnamese is ~250 XLM-R tokens: well under e5's 512 even with the title.
+    max_chars: int = 800
+    overlap_chars: int = 200
+    # A paragraph boundary closes a chunk once it holds this much text.
+    min_chars: int = 300
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+def sentence_spans(text: str) -> list[Span]:
+    """Sentences of `text` as offsets; never crosses a line break."""
+    from underthesea.pipeline.sent_tokenize import sent_tokenize
+
+    spans: list[Span] = []
+    for line in _LINE.finditer(text):
+        base = line.start()
+        body = line.group()
+        cursor = 0
+        for sentence in sent_tokenize(body):
+            sentence = sentence.strip()
+            found = body.find(sentence, cursor) if sentence else -1
+            if found < 0:
+                continue
+            spans.append(Span(base + found, base + found + len(sentence)))
+            cursor = found + len(sentence)
+        if not spans or spans[-1].end <= base:
+            # The tokenizer lost the line (rare); keep it whole rather than drop text.
+            stripped = body.strip()
+            if stripped:
+                lead = len(body) - len(body.lstrip())
+                spans.append(Span(base + lead, base + lead + len(stripped)))
+    return spans
+
+
+def _split_long(span: Span, text: str, max_chars: int) -> list[Span]:
+    """Cut a sentence longer than max_chars at word breaks."""
+    pieces: list[Span] = []
+    start = span.start
+    while span.end - start > max_chars:
+        limit = start + max_chars
+        cut = max((m.start() for m in _WORD_BREAK.finditer(text, start, limit)), default=-1)
+        if cut <= start:
+            cut = limit
+        pieces.append(Span(start, cut))
+        start = cut
+        while start < span.end and text[start].isspace():
+            start += 1
+    if start < span.end:
+        pieces.append(Span(start, span.end))
+    return pieces
+
+
+def chunk_article(article: Article, params: ChunkParams = ChunkParams(), first_id: int = 0) -> list[Chunk]:
+    text = article.text
+    units: list[tuple[Span, bool]] = []  # (sentence, starts a paragraph)
+    for para in _PARAGRAPH.finditer(text):
+        sentences = sentence_spans(para.group())
+        for i, s in enumerate(sentences):
+            shifted = Span(para.start() + s.start, para.start() + s.end)
+            for j, piece in enumerate(_split_long(shifted, text, params.max_chars)):
+                units.append((piece, i == 0 and j == 0))
+
+    groups: list[list[Span]] = []
+    current: list[Span] = []
+    for span, new_paragraph in units:
+        size = current[-1].end - current[0].start if current else 0
+        at_paragraph = new_paragraph and size >= params.min_chars
+        if current and (at_paragraph or span.end - current[0].start > params.max_chars):
+            groups.append(current)
+            current = [] if at_paragraph else _overlap(current, span, params)
+        current.append(span)
+    if current:
+        groups.append(current)
+
+    return [
+        Chunk(chunk_id=first_id + i, doc_id=article.doc_id, start=g[0].start, end=g[-1].end,
+              text=text[g[0].start:g[-1].end])
+        for i, g in enumerate(groups)
+    ]
+
+
+def _overlap(previous: list[Span], following: Span, params: ChunkParams) -> list[Span]:
+    """Trailing sentences of the previous chunk that fit the overlap and the size limit."""
+    kept: list[Span] = []
+    for span in reversed(previous[1:]):
+        if previous[-1].end - span.start > params.overlap_chars:
+            break
+        if following.end - span.start > params.max_chars:
+            break
+        kept.insert(0, span)
+    return kept

@@ -1,0 +1,174 @@
+"""Command line: `python -m qa index` and `python -m qa ask`."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from .errors import QAError
+from .types import Answer
+
+DEFAULT_CORPUS = "corpus"
+DEFAULT_INDEX = "embeddings"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    _quiet_libraries()
+    try:
+        return args.run(args)
+    except QAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m qa", description="Question answering over Vietnamese news.")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    index = sub.add_parser("index", help="build or update the index from a corpus")
+    index.add_argument("--corpus", default=DEFAULT_CORPUS, help="folder of .txt/.md/.html files or a .jsonl file")
+    index.add_argument("--index", default=DEFAULT_INDEX, help="index folder (default: embeddings)")
+    index.add_argument("--model", default=None,
+                       help="sentence-transformers model id or local path (default: the bundled multilingual-e5-small)")
+    index.add_argument("--rebuild", action="store_true", help="embed everything again instead of updating")
+    index.add_argument("--strict", action="store_true", help="exit non-zero when any file was skipped")
+    index.set_defaults(run=_index)
+
+    ask = sub.add_parser("ask", help="answer a question from the index")
+    ask.add_argument("question", nargs="?", help="the question (omit with --batch)")
+    ask.add_argument("--batch", type=Path, help="JSONL file: one {\"question\", \"history\"} object per line")
+    ask.add_argument("--index", default=DEFAULT_INDEX)
+    ask.add_argument("--top-k", type=int, default=5)
+    ask.add_argument("--json", action="store_true", help="print JSON")
+    ask.set_defaults(run=_ask)
+    return parser
+
+
+def _quiet_libraries() -> None:
+    # Model loading prints progress bars and notices meant for library developers.
+    import os
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    except ImportError:
+        pass
+
+
+def _index(args: argparse.Namespace) -> int:
+    from .build import build_index
+
+    bar = _ProgressBar() if sys.stderr.isatty() else None
+    try:
+        report = build_index(Path(args.corpus), Path(args.index), model=args.model, rebuild=args.rebuild,
+                             progress=bar)
+    finally:
+        if bar:
+            bar.close()
+    for skipped in report.skipped:
+        print(f"warning: skipped {skipped.name}: {skipped.reason}", file=sys.stderr)
+    state = "up to date" if report.up_to_date else "written"
+    print(
+        f"Index {args.index} {state}: {report.articles} articles, {report.chunks} chunks "
+        f"(added {report.added}, changed {report.changed}, removed {report.removed}; "
+        f"embedded {report.embedded}, reused {report.reused}) in {report.seconds:.1f} s"
+    )
+    return 1 if args.strict and report.skipped else 0
+
+
+class _ProgressBar:
+    def __init__(self):
+        self._bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if self._bar is None:
+            self._bar = tqdm(total=total, desc="Embedding", unit="chunk", file=sys.stderr)
+        self._bar.n = done
+        self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def answer_json(answer: Answer) -> dict:
+    return {
+        "question": answer.question,
+        "abstained": answer.abstained,
+        "answer": answer.answer,
+        "passages": [asdict(p) for p in answer.passages],
+        "sentences": [asdict(s) for s in answer.sentences],
+        "confidence": round(answer.confidence, 4),
+    }
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from .engine import Engine
+
+    if (args.question is None) == (args.batch is None):
+        raise QAError("Give either a QUESTION or --batch FILE.jsonl.")
+    if args.question is not None and not args.question.strip():
+        raise QAError("The question is empty: type a question in Vietnamese or English.")
+    engine = Engine.open(Path(args.index))
+    if args.batch is not None:
+        for row in _batch(engine, args.batch, args.top_k):
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+        return 0
+    answer = engine.ask(args.question, top_k=args.top_k)
+    if args.json:
+        print(json.dumps(answer_json(answer), ensure_ascii=False, indent=2))
+    else:
+        print(_render(answer))
+    return 0
+
+
+def _batch(engine, path: Path, top_k: int) -> Iterator[dict]:
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QAError(f"Cannot read {path}: {exc}") from exc
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield {"line": number, "error": f"not JSON: {exc.msg}"}
+            continue
+        question = obj.get("question") if isinstance(obj, dict) else None
+        history = obj.get("history", []) if isinstance(obj, dict) else []
+        if not isinstance(question, str) or not isinstance(history, list):
+            yield {"line": number, "error": 'needs a "question" string and an optional "history" list'}
+            continue
+        try:
+            yield answer_json(engine.ask(question, top_k=top_k, history=[str(h) for h in history]))
+        except QAError as exc:
+            yield {"line": number, "question": question, "error": str(exc)}
+
+
+def _render(answer: Answer) -> str:
+    lines = []
+    if answer.abstained:
+        lines.append("Không tìm thấy thông tin trả lời trong kho bài viết. Các đoạn gần nhất:")
+    else:
+        lines.append(answer.answer)
+    lines.append("")
+    for p in answer.passages:
+        meta = " · ".join(x for x in (p.title, p.source, p.date, p.doc_id) if x)
+        lines.append(f"[{p.rank}] {meta} [{p.start}:{p.end}] score {p.score:.3f}")
+        lines.append("    " + p.text.replace("\n", " ")[:300])
+    return "\n".join(lines)

@@ -1,0 +1,98 @@
+"""The question-answering engine: an opened index plus its encoder."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Collection, Sequence
+
+import numpy as np
+
+from .abstain import AbstainParams, Evidence, confidence
+from .answer import AnswerParams, content_words, extract_answer, format_answer, overlap
+from .embed.encoder import Encoder, load_encoder, resolve_model
+from .errors import ModelMismatchError, QuestionError
+from .followup import contextualize
+from .index.store import IndexData, load_index, rebuild_hint
+from .normalize import normalize_query
+from .retrieve import Hit, RetrievalParams, Retriever
+from .types import Answer, Article, Passage
+
+log = logging.getLogger(__name__)
+
+# The encoder reads 512 tokens at most; longer questions are cut, not refused.
+MAX_QUESTION_CHARS = 2000
+
+
+class Engine:
+    def __init__(self, data: IndexData, encoder: Encoder, index_dir: Path,
+                 retrieval: RetrievalParams = RetrievalParams(), answer: AnswerParams = AnswerParams(),
+                 abstain: AbstainParams = AbstainParams()):
+        if encoder.model_id != data.manifest.model_id:
+            raise ModelMismatchError(
+                f"The index in {index_dir} was built with the model {data.manifest.model_id!r}, "
+                f"not {encoder.model_id!r}. Open it without a model, or {rebuild_hint(index_dir)} --model ..."
+            )
+        self.data = data
+        self.encoder = encoder
+        self.index_dir = Path(index_dir)
+        self.retriever = Retriever(data, retrieval)
+        self.answer_params = answer
+        self.abstain_params = abstain
+
+    @classmethod
+    def open(cls, index_dir: Path | str = "embeddings", model: str | None = None,
+             encoder: Encoder | None = None) -> "Engine":
+        """Load the index; its recorded model is used unless another is given (which must match)."""
+        index_dir = Path(index_dir)
+        data = load_index(index_dir)
+        if encoder is None:
+            if model is not None and resolve_model(model).model_id != data.manifest.model_id:
+                raise ModelMismatchError(
+                    f"The index in {index_dir} was built with {data.manifest.model_id!r}, not {model!r}. "
+                    f"Open it without --model, or {rebuild_hint(index_dir)} --model {model}"
+                )
+            encoder = load_encoder(model if model is not None else data.manifest.model_spec)
+        return cls(data, encoder, index_dir)
+
+    @property
+    def articles(self) -> dict[str, Article]:
+        return self.data.articles
+
+    def ask(self, question: str, top_k: int = 5, history: Sequence[str] = (),
+            doc_ids: Collection[str] | None = None) -> Answer:
+        """Answer from the corpus alone; `doc_ids` narrows retrieval to those articles."""
+        return self.ask_with_evidence(question, top_k, history, doc_ids)[0]
+
+    def ask_with_evidence(self, question: str, top_k: int = 5, history: Sequence[str] = (),
+                          doc_ids: Collection[str] | None = None) -> tuple[Answer, Evidence | None]:
+        """`ask`, plus the signals the abstention decision was made from (for calibration)."""
+        asked = normalize_query(question or "")
+        if not asked or not any(ch.isalnum() for ch in asked):
+            raise QuestionError("The question is empty: type a question in Vietnamese or English.")
+        asked = asked[:MAX_QUESTION_CHARS]
+        query = contextualize(asked, history)[: 2 * MAX_QUESTION_CHARS]
+        vector = self.encoder.encode_queries([query])[0]
+        allowed = None
+        if doc_ids is not None:
+            wanted = set(doc_ids)
+            allowed = [i for i, s in enumerate(self.data.chunks) if s.chunk.doc_id in wanted]
+        hits = self.retriever.search(query, vector, max(1, top_k), allowed)
+        passages = tuple(self._passage(rank, hit) for rank, hit in enumerate(hits, 1))
+        if not passages:
+            return Answer(asked, True, "", ()), None
+        extract = extract_answer(query, vector, passages, self.encoder, self.answer_params)
+        evidence = Evidence(
+            dense=hits[0].dense,
+            overlap=overlap(content_words(query), passages[0].title + "\n" + passages[0].text),
+            sentence=extract.best_cosine,
+        )
+        conf = confidence(evidence, self.abstain_params)
+        if conf < self.abstain_params.threshold:
+            return Answer(asked, True, "", passages, (), conf), evidence
+        return Answer(asked, False, format_answer(extract.sentences), passages, extract.sentences, conf), evidence
+
+    def _passage(self, rank: int, hit: Hit) -> Passage:
+        chunk = self.data.chunks[hit.chunk_index].chunk
+        article = self.data.articles[chunk.doc_id]
+        return Passage(rank, chunk.doc_id, article.title, article.date, article.source, chunk.text,
+                       chunk.start, chunk.end, round(hit.score, 4))

@@ -1,0 +1,212 @@
+"""The index folder: versioned snapshots swapped in atomically, a manifest, and a writer lock.
+
+Layout of an index folder (default `embeddings/`):
+    CURRENT             name of the live snapshot, replaced atomically
+    .lock               held by the one `qa index` writing here
+    v-<time>-<id>/      manifest.json, articles.jsonl, chunks.jsonl, vectors.npy, dense.faiss, bm25/
+A build writes a new snapshot beside the live one and only then repoints CURRENT, so a
+reader (or a build killed at any moment) always finds a complete index.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from ..errors import IndexLoadError, QAError
+from ..types import Article, Chunk
+from .dense import build_dense, load_dense, save_dense
+from .keywords import KeywordIndex
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+
+
+class IndexBusyError(QAError):
+    pass
+
+
+@dataclass(frozen=True)
+class Manifest:
+    model_id: str
+    model_spec: str
+    dim: int
+    params: dict
+    corpus_fingerprint: str
+    articles: int
+    chunks: int
+    created: str
+    format_version: int = FORMAT_VERSION
+    normalization: str = "NFC, invisible characters removed, whitespace collapsed"
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    chunk: Chunk
+    text_hash: str  # hash of the embedded text: the key for reusing its vector
+
+
+@dataclass
+class IndexData:
+    """Everything a snapshot holds, in memory."""
+
+    manifest: Manifest
+    articles: dict[str, Article]
+    article_hashes: dict[str, str]
+    chunks: list[StoredChunk]
+    vectors: np.ndarray
+    keywords: KeywordIndex
+    dense: object = None  # faiss.Index; built on save when absent
+
+
+def rebuild_hint(index_dir: Path) -> str:
+    return f"Rebuild it with: python -m qa index --index {index_dir} --rebuild"
+
+
+def has_index(index_dir: Path) -> bool:
+    return (Path(index_dir) / CURRENT).is_file()
+
+
+def snapshot_path(index_dir: Path) -> Path:
+    index_dir = Path(index_dir)
+    try:
+        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise IndexLoadError(
+            f"No index in {index_dir}. Build it with: python -m qa index --index {index_dir}"
+        ) from None
+    except OSError as exc:
+        raise IndexLoadError(f"Cannot read the index in {index_dir}: {exc}. {rebuild_hint(index_dir)}") from exc
+    folder = index_dir / name
+    if not name.startswith("v-") or "/" in name or not folder.is_dir():
+        raise IndexLoadError(f"The index in {index_dir} points to a missing snapshot {name!r}. {rebuild_hint(index_dir)}")
+    return folder
+
+
+def read_manifest(index_dir: Path) -> Manifest:
+    folder = snapshot_path(index_dir)
+    try:
+        raw = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        if raw.get("format_version") != FORMAT_VERSION:
+            raise IndexLoadError(
+                f"The index in {index_dir} has format version {raw.get('format_version')}, this version of qa "
+                f"reads {FORMAT_VERSION}. {rebuild_hint(index_dir)}"
+            )
+        return Manifest(**raw)
+    except IndexLoadError:
+        raise
+    except (OSError, ValueError, TypeError) as exc:
+        raise IndexLoadError(f"The index manifest in {index_dir} is unreadable ({exc}). {rebuild_hint(index_dir)}") from exc
+
+
+def load_index(index_dir: Path) -> IndexData:
+    index_dir = Path(index_dir)
+    manifest = read_manifest(index_dir)
+    folder = snapshot_path(index_dir)
+    try:
+        articles, hashes = {}, {}
+        for row in _read_jsonl(folder / "articles.jsonl"):
+            hashes[row["doc_id"]] = row.pop("hash")
+            articles[row["doc_id"]] = Article(**row)
+        chunks = [
+            StoredChunk(Chunk(**{k: row[k] for k in ("chunk_id", "doc_id", "start", "end", "text")}), row["hash"])
+            for row in _read_jsonl(folder / "chunks.jsonl")
+        ]
+        vectors = np.load(folder / "vectors.npy", allow_pickle=False)
+        dense = load_dense(folder / "dense.faiss")
+        keywords = KeywordIndex.load(folder / "bm25")
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise IndexLoadError(f"The index in {index_dir} is damaged ({exc}). {rebuild_hint(index_dir)}") from exc
+    counts = (len(chunks), vectors.shape[0] if vectors.ndim == 2 else -1, dense.ntotal, manifest.chunks)
+    if len(set(counts)) != 1 or len(articles) != manifest.articles or vectors.shape[1] != manifest.dim:
+        raise IndexLoadError(f"The index in {index_dir} is inconsistent (counts {counts}). {rebuild_hint(index_dir)}")
+    return IndexData(manifest, articles, hashes, chunks, vectors, keywords, dense)
+
+
+def save_index(index_dir: Path, data: IndexData) -> Path:
+    """Write a new snapshot and make it current; the previous one stays live until the swap."""
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    tmp = index_dir / f".tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        _write_snapshot(tmp, data)
+        final = index_dir / f"v-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        os.rename(tmp, final)
+        _fsync_dir(index_dir)
+        pointer = index_dir / f".{CURRENT}.{uuid.uuid4().hex[:6]}"
+        pointer.write_text(final.name, encoding="utf-8")
+        os.replace(pointer, index_dir / CURRENT)
+        _fsync_dir(index_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _remove_stale(index_dir, keep=final.name)
+    return final
+
+
+def _write_snapshot(folder: Path, data: IndexData) -> None:
+    with open(folder / "articles.jsonl", "w", encoding="utf-8") as f:
+        for doc_id, article in data.articles.items():
+            f.write(json.dumps({**asdict(article), "hash": data.article_hashes[doc_id]}, ensure_ascii=False) + "\n")
+    with open(folder / "chunks.jsonl", "w", encoding="utf-8") as f:
+        for stored in data.chunks:
+            f.write(json.dumps({**asdict(stored.chunk), "hash": stored.text_hash}, ensure_ascii=False) + "\n")
+    np.save(folder / "vectors.npy", data.vectors, allow_pickle=False)
+    save_dense(data.dense if data.dense is not None else build_dense(data.vectors), folder / "dense.faiss")
+    data.keywords.save(folder / "bm25")
+    # The manifest goes last: a snapshot with a manifest is a complete one.
+    (folder / "manifest.json").write_text(json.dumps(asdict(data.manifest), ensure_ascii=False, indent=2), encoding="utf-8")
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_stale(index_dir: Path, keep: str) -> None:
+    for child in index_dir.iterdir():
+        if child.name != keep and (child.name.startswith("v-") or child.name.startswith(".tmp-")):
+            shutil.rmtree(child, ignore_errors=True)
+
+
+def _read_jsonl(path: Path) -> Iterator[dict]:
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                yield json.loads(line)
+
+
+@contextmanager
+def writer_lock(index_dir: Path) -> Iterator[None]:
+    """Exclusive right to update `index_dir`; a second writer is told, not queued silently."""
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IndexBusyError(
+                f"Another `qa index` is updating {index_dir}. Wait for it to finish, then run the command again."
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

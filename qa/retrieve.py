@@ -1,0 +1,89 @@
+"""Hybrid retrieval: dense (FAISS) and BM25 scores blended, near-duplicates dropped."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Collection
+
+import numpy as np
+
+from .index.store import IndexData
+from .tokens import FOLD_MARK, bm25_tokens, syllables
+
+
+@dataclass(frozen=True)
+class RetrievalParams:
+    pool: int = 100  # candidates taken from each side before fusion
+    dense_weight: float = 0.5
+    keyword_weight: float = 0.5
+    duplicate_jaccard: float = 0.8
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk_index: int
+    score: float  # fused score, comparable only within one query
+    dense: float  # cosine similarity to the query
+    keyword: float  # BM25 score
+
+
+class Retriever:
+    def __init__(self, data: IndexData, params: RetrievalParams = RetrievalParams()):
+        self.data = data
+        self.params = params
+
+    def keyword_coverage(self, query: str) -> float:
+        """Share of the query's folded syllables the corpus knows: low for English questions,
+        so BM25 (which then matches only stray names and numbers) gets less say."""
+        folded = {t for t in bm25_tokens(query) if t.startswith(FOLD_MARK)}
+        if not folded:
+            return 0.0
+        return len(self.data.keywords.known(sorted(folded))) / len(folded)
+
+    def search(self, query: str, query_vector: np.ndarray, k: int,
+               allowed: Collection[int] | None = None) -> list[Hit]:
+        n = len(self.data.chunks)
+        if n == 0 or k <= 0:
+            return []
+        pool = min(n, max(self.params.pool, k))
+        keyword_all = self.data.keywords.scores(bm25_tokens(query))
+        if allowed is not None:
+            candidates = np.fromiter(sorted(set(allowed)), dtype=np.int64)
+            if candidates.size == 0:
+                return []
+            dense_scores = self.data.vectors[candidates] @ query_vector
+            dense_top = candidates[np.argsort(-dense_scores)[:pool]]
+            kw = keyword_all[candidates]
+            keyword_top = candidates[np.argsort(-kw)[:pool]]
+        else:
+            _, ids = self.data.dense.search(query_vector[None, :].astype(np.float32), pool)
+            dense_top = ids[0][ids[0] >= 0]
+            keyword_top = np.argpartition(-keyword_all, pool - 1)[:pool] if pool < n else np.arange(n)
+        union = np.union1d(dense_top, keyword_top)
+        dense = self.data.vectors[union] @ query_vector
+        keyword = keyword_all[union]
+        weight = self.params.keyword_weight * self.keyword_coverage(query)
+        fused = self.params.dense_weight * _zscore(dense) + weight * _zscore(keyword)
+        order = np.argsort(-fused, kind="stable")
+        return self._dedupe([Hit(int(union[i]), float(fused[i]), float(dense[i]), float(keyword[i])) for i in order], k)
+
+    def _dedupe(self, hits: list[Hit], k: int) -> list[Hit]:
+        kept: list[Hit] = []
+        kept_sets: list[set[str]] = []
+        for hit in hits:
+            words = set(syllables(self.data.chunks[hit.chunk_index].chunk.text))
+            if any(_jaccard(words, other) >= self.params.duplicate_jaccard for other in kept_sets):
+                continue
+            kept.append(hit)
+            kept_sets.append(words)
+            if len(kept) == k:
+                break
+        return kept
+
+
+def _zscore(values: np.ndarray) -> np.ndarray:
+    std = values.std()
+    return (values - values.mean()) / std if std > 1e-9 else np.zeros_like(values)
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 1.0

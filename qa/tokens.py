@@ -1,0 +1,32 @@
+"""Vietnamese keyword tokens for BM25 and lexical overlap.
+
+Vietnamese writes one syllable per space-separated unit; syllables (including one-letter
+ones such as "ở" or "ý") are the tokens. Each syllable also yields a diacritics-folded
+twin so that unaccented queries ("my cung cap") meet accented text ("Mỹ cung cấp").
+"""
+from __future__ import annotations
+
+import re
+
+from .normalize import fold_diacritics
+
+_SYLLABLE = re.compile(r"[^\W_]+")
+FOLD_MARK = "~"
+
+
+def syllables(text: str) -> list[str]:
+    """Lower-cased word characters runs; the text must already be normalized."""
+    return _SYLLABLE.findall(text.lower())
+
+
+def folded(text: str) -> list[str]:
+    return [fold_diacritics(s) for s in syllables(text)]
+
+
+def bm25_tokens(text: str) -> list[str]:
+    """Each syllable as written, plus its folded form marked with '~'."""
+    out: list[str] = []
+    for syl in syllables(text):
+        out.append(syl)
+        out.append(FOLD_MARK + fold_diacritics(syl))
+    return out

@@ -1,0 +1,76 @@
+"""Typed records passed between the pipeline stages."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Document:
+    """One raw input article, before cleaning."""
+
+    doc_id: str  # path relative to the corpus folder, or the JSONL `id`
+    raw: str
+    fmt: str  # "txt", "md", "html" or "jsonl"
+    title: str = ""
+    date: str = ""
+    url: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Article:
+    """A cleaned article: `text` is what chunk offsets point into."""
+
+    doc_id: str
+    title: str
+    text: str
+    date: str = ""  # ISO yyyy-mm-dd, empty when the article does not state it
+    source: str = ""  # outlet or agency, e.g. "TTXVN", "Vietnam+", "MOFA"
+    author: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of an article; `text == article.text[start:end]`."""
+
+    chunk_id: int
+    doc_id: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its source, as shown to the user."""
+
+    rank: int
+    doc_id: str
+    title: str
+    date: str
+    source: str
+    text: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class AnswerSentence:
+    """One sentence of the extractive answer, cited to passage `citation` (1-based rank)."""
+
+    text: str
+    citation: int
+    start: int  # offsets into the cited passage's article text
+    end: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    abstained: bool
+    answer: str
+    passages: tuple[Passage, ...]
+    sentences: tuple[AnswerSentence, ...] = field(default=())
+    confidence: float = 0.0

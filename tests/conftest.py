@@ -1,0 +1,52 @@
+"""Shared fixtures: a deterministic fake encoder so unit tests never load a model."""
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.tokens import syllables
+from qa.normalize import fold_diacritics
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_CORPUS = ROOT / "corpus"
+
+
+class FakeEncoder:
+    """Hashes folded syllables into a bag-of-words vector: similar texts get similar vectors."""
+
+    def __init__(self, model_id: str = "fake-encoder", dim: int = 64):
+        self.model_id = model_id
+        self.dim = dim
+        self.calls: list[int] = []
+
+    def _vector(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, dtype=np.float32)
+        for word in syllables(text):
+            h = int(hashlib.md5(fold_diacritics(word).encode()).hexdigest(), 16)
+            v[h % self.dim] += 1.0
+        v[0] += 0.01  # never the zero vector
+        return v / np.linalg.norm(v)
+
+    def encode_queries(self, texts):
+        return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def encode_passages(self, texts):
+        self.calls.append(len(texts))
+        return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+
+@pytest.fixture
+def fake_encoder() -> FakeEncoder:
+    return FakeEncoder()
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    """A private copy of the seed corpus."""
+    target = tmp_path / "corpus"
+    shutil.copytree(SEED_CORPUS, target)
+    return target
