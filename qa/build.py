@@ -31,6 +31,9 @@ class IndexParams:
     chunking: ChunkParams = ChunkParams()
     # The title gives each passage its article's topic; it is embedded, never part of the passage text.
     embed_title: bool = True
+    # Lower than the usual 1.5/0.75: passages are short and one mention of a rare name should count.
+    bm25_k1: float = 0.9
+    bm25_b: float = 0.4
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,8 @@ def build_index(
             article_hashes=hashes,
             chunks=[StoredChunk(c, h) for c, h in zip(chunks, text_hashes)],
             vectors=vectors,
-            keywords=KeywordIndex.build([f"{articles[c.doc_id].title}\n{c.text}" for c in chunks]),
+            keywords=KeywordIndex.build([f"{articles[c.doc_id].title}\n{c.text}" for c in chunks],
+                                        k1=params.bm25_k1, b=params.bm25_b),
         )
         save_index(index_dir, data)
     reused = sum(1 for h in text_hashes if h not in todo)

@@ -81,10 +81,13 @@ class Engine:
         if not passages:
             return Answer(asked, True, "", ()), None
         extract = extract_answer(query, vector, passages, self.encoder, self.answer_params)
+        profile = self.retriever.profile(query)
         evidence = Evidence(
             dense=hits[0].dense,
             overlap=overlap(content_words(query), passages[0].title + "\n" + passages[0].text),
             sentence=extract.best_cosine,
+            vietnamese=profile.vietnamese,
+            unaccented=profile.unaccented,
         )
         conf = confidence(evidence, self.abstain_params)
         if conf < self.abstain_params.threshold:

@@ -7,14 +7,22 @@ from typing import Collection
 import numpy as np
 
 from .index.store import IndexData
+from .normalize import fold_diacritics
 from .tokens import FOLD_MARK, bm25_tokens, syllables
 
 
 @dataclass(frozen=True)
 class RetrievalParams:
     pool: int = 100  # candidates taken from each side before fusion
-    dense_weight: float = 0.5
-    keyword_weight: float = 0.5
+    # Tuned on dev questions (scripts/calibrate.py): keywords slightly ahead of dense.
+    dense_weight: float = 0.4
+    keyword_weight: float = 0.6
+    # Written without diacritics, Vietnamese loses most of its meaning for the encoder.
+    unaccented_dense_weight: float = 0.2
+    # Keyword coverage below `low` means another language (English): BM25 then only matches
+    # stray names and numbers, so its weight ramps from 0 there up to full at `high`.
+    coverage_low: float = 0.3
+    coverage_high: float = 0.7
     duplicate_jaccard: float = 0.8
 
 
@@ -24,6 +32,12 @@ class Hit:
     score: float  # fused score, comparable only within one query
     dense: float  # cosine similarity to the query
     keyword: float  # BM25 score
+
+
+@dataclass(frozen=True)
+class QueryProfile:
+    vietnamese: float  # 0 for a query in another language (English), 1 for Vietnamese
+    unaccented: bool  # Vietnamese typed without diacritics
 
 
 class Retriever:
@@ -38,6 +52,18 @@ class Retriever:
         if not folded:
             return 0.0
         return len(self.data.keywords.known(sorted(folded))) / len(folded)
+
+    def profile(self, query: str) -> "QueryProfile":
+        p = self.params
+        coverage = self.keyword_coverage(query)
+        vietnamese = min(1.0, max(0.0, (coverage - p.coverage_low) / (p.coverage_high - p.coverage_low)))
+        return QueryProfile(vietnamese, vietnamese == 1.0 and fold_diacritics(query) == query)
+
+    def weights(self, query: str) -> tuple[float, float]:
+        """(dense, keyword) fusion weights for this query's language and accents."""
+        profile = self.profile(query)
+        dense = self.params.unaccented_dense_weight if profile.unaccented else self.params.dense_weight
+        return dense, self.params.keyword_weight * profile.vietnamese
 
     def search(self, query: str, query_vector: np.ndarray, k: int,
                allowed: Collection[int] | None = None) -> list[Hit]:
@@ -61,8 +87,8 @@ class Retriever:
         union = np.union1d(dense_top, keyword_top)
         dense = self.data.vectors[union] @ query_vector
         keyword = keyword_all[union]
-        weight = self.params.keyword_weight * self.keyword_coverage(query)
-        fused = self.params.dense_weight * _zscore(dense) + weight * _zscore(keyword)
+        dense_weight, keyword_weight = self.weights(query)
+        fused = dense_weight * _zscore(dense) + keyword_weight * _zscore(keyword)
         order = np.argsort(-fused, kind="stable")
         return self._dedupe([Hit(int(union[i]), float(fused[i]), float(dense[i]), float(keyword[i])) for i in order], k)
 

@@ -24,9 +24,16 @@ def folded(text: str) -> list[str]:
 
 
 def bm25_tokens(text: str) -> list[str]:
-    """Each syllable as written, plus its folded form marked with '~'."""
+    """Each syllable as written, its folded form marked with '~', and folded syllable pairs.
+
+    Most Vietnamese words span two syllables ("hợp tác", "Nhật Bản"): pairs give BM25 the words
+    without needing a word segmenter.
+    """
+    syls = syllables(text)
+    folds = [fold_diacritics(s) for s in syls]
     out: list[str] = []
-    for syl in syllables(text):
+    for syl, fold in zip(syls, folds):
         out.append(syl)
-        out.append(FOLD_MARK + fold_diacritics(syl))
+        out.append(FOLD_MARK + fold)
+    out.extend(f"{FOLD_MARK}{a}_{b}" for a, b in zip(folds, folds[1:]))
     return out

@@ -47,6 +47,7 @@ def as_unanswerable(qs: list[GoldQuestion]) -> list[GoldQuestion]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--work", type=Path, default=ROOT / ".cache" / "eval")
+    parser.add_argument("--skip-sweep", action="store_true", help="only fit the abstention model")
     args = parser.parse_args()
     encoder = load_encoder(None)
     build_index(ROOT / "corpus", args.work / "seed", encoder=encoder)
@@ -66,13 +67,22 @@ def main() -> None:
         "unans_seed_on_xquad": (xquad, as_unanswerable([q for q in seed_dev if q.answerable])),
     }
 
+    if not args.skip_sweep:
+        sweep(sets)
+    calibrate(sets)
+
+
+def sweep(sets) -> None:
     print("== fusion sweep (R@1 / MRR)")
     vectors = {name: engine.encoder.encode_queries([q.question for q in qs]) for name, (engine, qs) in sets.items()}
-    for dw, kw in [(1, 0), (0, 1), (0.5, 0.5), (0.6, 0.4), (0.4, 0.6), (0.7, 0.3)]:
+    grid = [RetrievalParams(dense_weight=1, keyword_weight=0), RetrievalParams(dense_weight=0, keyword_weight=1)]
+    grid += [RetrievalParams(dense_weight=dw, keyword_weight=1 - dw, unaccented_dense_weight=uw)
+             for dw in (0.4, 0.5, 0.6) for uw in (0.1, 0.2, 0.3)]
+    for params in grid:
         row = []
         for name in ("seed_dev", "xquad_tune", "xquad_tune_unaccented"):
             engine, qs = sets[name]
-            engine.retriever.params = RetrievalParams(dense_weight=dw, keyword_weight=kw)
+            engine.retriever.params = params
             ranks = []
             for q, v in zip(qs, vectors[name]):
                 if not q.answerable:
@@ -83,35 +93,45 @@ def main() -> None:
             r1 = sum(r == 1 for r in ranks) / len(ranks)
             mrr = sum(1 / r for r in ranks if r) / len(ranks)
             row.append(f"{name} {r1:.3f}/{mrr:.3f}")
-        print(f"dense {dw} kw {kw}: " + "  ".join(row))
-    for engine in (seed, xquad):
+        print(f"dense {params.dense_weight} kw {params.keyword_weight} unaccented {params.unaccented_dense_weight}: "
+              + "  ".join(row))
+    for engine, _ in sets.values():
         engine.retriever.params = RetrievalParams()
 
+
+def calibrate(sets) -> None:
     print("== abstention features")
-    feats, labels = [], []
+    feats, labels, kinds, weights = [], [], [], []
     for name, (engine, qs) in sets.items():
         for q in qs:
             answer, ev = engine.ask_with_evidence(q.question)
-            feats.append([ev.dense, ev.overlap, ev.sentence])
+            feats.append([ev.dense, ev.overlap, ev.sentence, ev.vietnamese, float(ev.unaccented)])
             labels.append(1.0 if q.answerable else 0.0)
+            kinds.append(f"{name}:{q.kind}")
+            # The seed questions are the product's own domain and its only English ones: count them more.
+            weights.append(5.0 if name == "seed_dev" else 1.0)
         f = np.array(feats[-len(qs):])
         print(f"{name}: dense mean {f[:,0].mean():.3f} min {f[:,0].min():.3f} max {f[:,0].max():.3f} | "
               f"overlap mean {f[:,1].mean():.2f} | sentence mean {f[:,2].mean():.3f}")
     X, y = np.array(feats), np.array(labels)
-    w = fit_logistic(X, y)
-    print("logistic weights (dense, overlap, sentence, bias):", json.dumps([round(float(v), 2) for v in w]))
-    z = X @ w[:3] + w[3]
-    for t in (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0):
-        print(f"z>{t}: abstain answerable {np.mean(z[y == 1] <= t):.3f}, unanswerable {np.mean(z[y == 0] <= t):.3f}")
+    w = fit_logistic(X, y, np.array(weights))
+    print("logistic weights (dense, overlap, sentence, vietnamese, unaccented, bias):",
+          json.dumps([round(float(v), 2) for v in w]))
+    z = X @ w[:-1] + w[-1]
+    kinds_arr = np.array(kinds)
+    for t in (-2.0, -1.5, -1.0, -0.5, 0.0, 0.5):
+        per_kind = {k: round(float(np.mean(z[kinds_arr == k] <= t)), 2) for k in sorted(set(kinds))}
+        print(f"z>{t}: abstain answerable {np.mean(z[y == 1] <= t):.3f}, unanswerable {np.mean(z[y == 0] <= t):.3f}",
+              per_kind)
 
 
-def fit_logistic(X: np.ndarray, y: np.ndarray, steps: int = 20000, lr: float = 0.5) -> np.ndarray:
+def fit_logistic(X: np.ndarray, y: np.ndarray, weights: np.ndarray, steps: int = 20000, lr: float = 0.5) -> np.ndarray:
     """Plain gradient descent on standardized features, returned on the raw scale."""
     mu, sd = X.mean(0), X.std(0) + 1e-9
     Z = (X - mu) / sd
     w, b = np.zeros(X.shape[1]), 0.0
     pos_weight = (y == 0).sum() / max(1, (y == 1).sum())  # balance the classes
-    sample_w = np.where(y == 1, pos_weight, 1.0)
+    sample_w = np.where(y == 1, pos_weight, 1.0) * weights
     for _ in range(steps):
         p = 1 / (1 + np.exp(-(Z @ w + b)))
         g = (p - y) * sample_w

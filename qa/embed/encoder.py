@@ -41,9 +41,9 @@ class ModelRef:
 
 def resolve_model(spec: str | None) -> ModelRef:
     """`None`/"default" -> the bundled e5; an existing path -> that folder; else a Hugging Face id."""
-    if spec in (None, "", DEFAULT_MODEL):
-        from .e5_package import DEFAULT_MODEL_NAME, materialize_e5
+    from .e5_package import DEFAULT_MODEL_NAME, materialize_e5
 
+    if spec in (None, "", DEFAULT_MODEL, DEFAULT_MODEL_NAME):
         return ModelRef(DEFAULT_MODEL_NAME, str(materialize_e5()))
     path = Path(spec).expanduser()
     if path.exists():

@@ -19,8 +19,8 @@ class KeywordIndex:
         self._vocab = model.vocab_dict
 
     @classmethod
-    def build(cls, texts: Sequence[str]) -> "KeywordIndex":
-        model = bm25s.BM25()
+    def build(cls, texts: Sequence[str], k1: float = 1.5, b: float = 0.75) -> "KeywordIndex":
+        model = bm25s.BM25(k1=k1, b=b)
         model.index([bm25_tokens(t) for t in texts], show_progress=False)
         return cls(model)
 

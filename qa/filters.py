@@ -1,0 +1,86 @@
+"""Narrow retrieval to some articles: by outlet and by publication date.
+
+The result is the `doc_ids` argument of `Engine.ask`: None means "no filter", an empty list means
+"no article matches" (the engine then finds nothing).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from .types import Article
+
+# An article with no stated outlet is listed under this name.
+UNKNOWN_OUTLET = "(không rõ nguồn)"
+# "TTXVN/Vietnam+" is reported by both outlets: each part is an outlet of its own.
+_OUTLET_SPLIT = re.compile(r"\s*/\s*")
+
+
+def article_outlets(article: Article) -> tuple[str, ...]:
+    parts = tuple(p for p in _OUTLET_SPLIT.split(article.source.strip()) if p)
+    return parts or (UNKNOWN_OUTLET,)
+
+
+def parse_date(value: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def article_date(article: Article) -> dt.date | None:
+    return parse_date(article.date)
+
+
+def all_outlets(articles: Iterable[Article]) -> list[str]:
+    """Every outlet named in the articles, sorted case-insensitively, the unknown one last."""
+    names = {name for a in articles for name in article_outlets(a)}
+    return sorted(names - {UNKNOWN_OUTLET}, key=str.casefold) + ([UNKNOWN_OUTLET] if UNKNOWN_OUTLET in names else [])
+
+
+def date_bounds(articles: Iterable[Article]) -> tuple[dt.date, dt.date] | None:
+    dates = [d for d in (article_date(a) for a in articles) if d is not None]
+    return (min(dates), max(dates)) if dates else None
+
+
+@dataclass(frozen=True)
+class ArticleFilter:
+    outlets: frozenset[str] = frozenset()  # empty: any outlet
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None  # inclusive
+
+    @property
+    def active(self) -> bool:
+        return bool(self.outlets) or self.date_from is not None or self.date_to is not None
+
+    def accepts(self, article: Article) -> bool:
+        if self.outlets and not self.outlets.intersection(article_outlets(article)):
+            return False
+        if self.date_from is None and self.date_to is None:
+            return True
+        day = article_date(article)  # an undated article cannot be placed in a date range
+        if day is None:
+            return False
+        return (self.date_from is None or day >= self.date_from) and (self.date_to is None or day <= self.date_to)
+
+
+def select(articles: Mapping[str, Article], flt: ArticleFilter) -> list[Article]:
+    """The articles the filter accepts, newest first (undated ones last, then by title)."""
+    kept = [a for a in articles.values() if flt.accepts(a)]
+    return sorted(kept, key=lambda a: (article_date(a) is None, -(article_date(a) or dt.date.min).toordinal(),
+                                       a.title.casefold()))
+
+
+def doc_ids(articles: Mapping[str, Article], flt: ArticleFilter) -> list[str] | None:
+    """`Engine.ask`'s doc_ids for this filter: None when it filters nothing out."""
+    if not flt.active:
+        return None
+    return [doc_id for doc_id, a in articles.items() if flt.accepts(a)]
+
+
+def format_date(value: str) -> str:
+    """ISO "2022-06-16" -> "16/06/2022", the way Vietnamese readers write dates; "" stays ""."""
+    day = parse_date(value)
+    return day.strftime("%d/%m/%Y") if day else ""

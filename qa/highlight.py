@@ -1,0 +1,181 @@
+"""Safe HTML for article text: escape first, then insert <mark> tags by offsets.
+
+Corpus text is never trusted as HTML: every piece of it goes through `html.escape`, and the only
+tags in the output are the ones written here (`<mark>`, `<span>`, `<br>`, `<sup>`). Offsets always
+point into the unescaped text, so escaping cannot shift them.
+
+Three kinds of marking, outermost first, nested properly where they overlap:
+- focus (`span.qa-focus`): the passage, when it is shown in place inside its whole article;
+- support (`mark.qa-support`): the sentences the answer was built from;
+- term (`mark.qa-term`, lighter): the question's content words.
+
+A question typed without diacritics matches words diacritics-insensitively ("my cung cap" finds
+"Mỹ cung cấp"); a question typed with them matches the same letters and marks, wherever the tone
+mark sits ("hòa" finds "hoà", "Ủy" finds "Uỷ"), so "bản" does not light up every "bàn" and "ban"
+of the article, nor "cung" every "cũng".
+"""
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from typing import Iterable, Sequence
+
+from .answer import STOPWORDS
+from .normalize import fold_diacritics, normalize_query
+from .tokens import syllables
+from .types import Answer, AnswerSentence, Passage
+
+FOCUS_CLASS = "qa-focus"
+SUPPORT_CLASS = "qa-support"
+TERM_CLASS = "qa-term"
+
+Span = tuple[int, int]
+
+# The same word pattern as `qa.tokens.syllables`, with positions.
+_WORD = re.compile(r"[^\W_]+")
+# Follow-up openers ("Còn Nhật Bản thì sao?") carry no topic; neither do they deserve a mark.
+_SKIP = STOPWORDS | {"con", "vay", "the", "ra", "nhu", "thi", "sao"}
+# Marked words separated only by these join into one mark: "Nhật Bản", "ASEAN-Nhật Bản".
+_JOINABLE_GAP = re.compile(r"[ \t\-–]+")
+
+# Styles for the classes above; the UI adds them to the page once.
+HIGHLIGHT_CSS = """
+.qa-text { line-height: 1.65; overflow-wrap: anywhere; }
+.qa-text mark.qa-support { background: #ffe08a; color: #1f1f1f; padding: 0 .1em; border-radius: 3px; }
+.qa-text mark.qa-term { background: #fff4c7; color: inherit; border-bottom: 2px solid #e0a800;
+  padding: 0; font-weight: 600; }
+.qa-text mark.qa-support mark.qa-term { background: transparent; color: #1f1f1f; }
+.qa-text span.qa-focus { background: rgba(66, 133, 244, .10); border-left: 3px solid #4285f4;
+  padding: .15em .3em; }
+"""
+
+
+def query_terms(question: str) -> frozenset[str]:
+    """The question's content words, lower-cased as written (stop words left out)."""
+    words = syllables(normalize_query(question or ""))
+    return frozenset(w for w in words if fold_diacritics(w) not in _SKIP)
+
+
+def _marks_key(word: str) -> tuple[str, str]:
+    """The word's letters (đ kept) and its set of marks, wherever the tone mark sits: "hoà" == "hòa"."""
+    decomposed = unicodedata.normalize("NFD", word.lower())
+    letters = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    marks = "".join(sorted(ch for ch in decomposed if unicodedata.combining(ch)))
+    return letters, marks
+
+
+def _matcher(terms: Iterable[str]):
+    """A predicate for text words. A question typed without any marks matches folded forms; one
+    typed with marks matches words with the same letters and marks (unmarked "cung" is then not
+    "cũng")."""
+    terms = [t.lower() for t in terms]
+    if all(fold_diacritics(t) == t for t in terms):
+        plain = set(terms)
+        return lambda word: fold_diacritics(word.lower()) in plain
+    keys = {_marks_key(t) for t in terms}
+    return lambda word: _marks_key(word) in keys
+
+
+def term_spans(text: str, terms: Iterable[str]) -> list[Span]:
+    """Spans of `text` words matching `terms` (see the module docstring), adjacent ones joined."""
+    terms = list(terms)
+    if not terms or not text:
+        return []
+    matches = _matcher(terms)
+    spans: list[Span] = []
+    for m in _WORD.finditer(text):
+        if not matches(m.group()):
+            continue
+        if spans and _JOINABLE_GAP.fullmatch(text, spans[-1][1], m.start()):
+            spans[-1] = (spans[-1][0], m.end())
+        else:
+            spans.append((m.start(), m.end()))
+    return spans
+
+
+def merge_spans(spans: Iterable[Span], length: int) -> list[Span]:
+    """Spans clipped to [0, length], empty ones dropped, overlapping or touching ones merged."""
+    clipped = sorted((max(0, a), min(length, b)) for a, b in spans)
+    out: list[Span] = []
+    for a, b in clipped:
+        if a >= b:
+            continue
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+_OPEN = {FOCUS_CLASS: f'<span class="{FOCUS_CLASS}">', SUPPORT_CLASS: f'<mark class="{SUPPORT_CLASS}">',
+         TERM_CLASS: f'<mark class="{TERM_CLASS}">'}
+_CLOSE = {FOCUS_CLASS: "</span>", SUPPORT_CLASS: "</mark>", TERM_CLASS: "</mark>"}
+
+
+def _escape(text: str) -> str:
+    return html.escape(text, quote=True).replace("\n", "<br>")
+
+
+def render_marked(text: str, focus: Sequence[Span] = (), support: Sequence[Span] = (),
+                  terms: Sequence[Span] = ()) -> str:
+    """Escaped `text` with the three kinds of spans marked, properly nested; newlines become <br>."""
+    layers = [(cls, merge_spans(spans, len(text)))
+              for cls, spans in ((FOCUS_CLASS, focus), (SUPPORT_CLASS, support), (TERM_CLASS, terms))]
+    cuts = sorted({0, len(text)} | {x for _, spans in layers for span in spans for x in span})
+    out: list[str] = []
+    is_open = [False] * len(layers)
+    cursors = [0] * len(layers)
+    for a, b in zip(cuts, cuts[1:]):
+        wanted = []
+        for i, (_, spans) in enumerate(layers):
+            while cursors[i] < len(spans) and spans[cursors[i]][1] <= a:
+                cursors[i] += 1
+            wanted.append(cursors[i] < len(spans) and spans[cursors[i]][0] <= a)
+        first = next((i for i in range(len(layers)) if wanted[i] != is_open[i]), None)
+        if first is not None:
+            for i in reversed(range(first, len(layers))):  # close inner layers before outer ones
+                if is_open[i]:
+                    out.append(_CLOSE[layers[i][0]])
+                    is_open[i] = False
+            for i in range(first, len(layers)):
+                if wanted[i]:
+                    out.append(_OPEN[layers[i][0]])
+                    is_open[i] = True
+        out.append(_escape(text[a:b]))
+    out.extend(_CLOSE[layers[i][0]] for i in reversed(range(len(layers))) if is_open[i])
+    return "".join(out)
+
+
+def wrap(body: str, css_class: str = "qa-text") -> str:
+    return f'<div class="{css_class}">{body}</div>'
+
+
+# --- Answer-level helpers ----------------------------------------------------------------------
+
+def supporting_spans(answer: Answer, doc_id: str) -> list[Span]:
+    """Article offsets of the answer's sentences that come from article `doc_id`."""
+    by_rank = {p.rank: p for p in answer.passages}
+    return [(s.start, s.end) for s in answer.sentences
+            if s.citation in by_rank and by_rank[s.citation].doc_id == doc_id]
+
+
+def passage_html(passage: Passage, answer: Answer, question: str | None = None) -> str:
+    """The passage's text with the supporting sentences and the question's words marked."""
+    text = passage.text
+    support = [(a - passage.start, b - passage.start) for a, b in supporting_spans(answer, passage.doc_id)]
+    terms = term_spans(text, query_terms(question if question is not None else answer.question))
+    return wrap(render_marked(text, support=support, terms=terms))
+
+
+def article_html(article_text: str, passage: Passage, answer: Answer, question: str | None = None) -> str:
+    """The whole article with `passage` shown in place, supporting sentences and question words marked."""
+    terms = term_spans(article_text, query_terms(question if question is not None else answer.question))
+    return wrap(render_marked(article_text, focus=[(passage.start, passage.end)],
+                              support=supporting_spans(answer, passage.doc_id), terms=terms))
+
+
+def answer_html(sentences: Sequence[AnswerSentence]) -> str:
+    """The extractive answer, each sentence escaped and followed by its [n] citation marker."""
+    parts = [f'{_escape(s.text)} <sup class="qa-cite">[{s.citation}]</sup>' for s in sentences]
+    return wrap(" ".join(parts), "qa-text qa-answer")

@@ -1,0 +1,430 @@
+"""Chat UI: ask the news corpus a question, read the answer and judge it against its cited passages.
+
+Run with `streamlit run streamlit_app.py` (or `make run`). The corpus folder and the index folder
+come from the environment variables QA_CORPUS and QA_INDEX (default: corpus/ and embeddings/).
+All the work is done by the `qa` library; this file only lays it out. Corpus text only ever
+reaches the page escaped (qa.highlight), never as markup.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from qa.answer import content_words, overlap
+from qa.build import build_index
+from qa.embed.encoder import DEFAULT_MODEL, Encoder, load_encoder
+from qa.engine import Engine
+from qa.errors import QAError
+from qa.filters import (ArticleFilter, all_outlets, article_outlets, date_bounds, doc_ids, format_date,
+                        select)
+from qa.highlight import HIGHLIGHT_CSS, answer_html, article_html, passage_html
+from qa.index.store import CURRENT, read_manifest
+from qa.ingest import DEFAULT_MAX_BYTES
+from qa.types import Answer, Article, Passage
+from qa.upload import ALLOWED_SUFFIXES, AddResult, add_uploads
+
+# Example questions the seed corpus answers; only those whose words the corpus contains are offered.
+EXAMPLES = (
+    "Mỹ cung cấp bao nhiêu liều vaccine cho ASEAN?",
+    "Quỹ Liên kết ASEAN-Nhật Bản đã tài trợ bao nhiêu tiền?",
+    "ASEAN và Trung Quốc hợp tác ứng phó COVID-19 như thế nào?",
+    "Thứ trưởng Nguyễn Quốc Dũng họp với những cơ quan nào?",
+)
+VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7))
+
+PAGE_CSS = HIGHLIGHT_CSS + """
+.qa-card-head { font-weight: 600; margin-bottom: .15rem; }
+.qa-rank { display: inline-block; min-width: 2.1em; padding: 0 .35em; margin-right: .35em; border-radius: .6em;
+  background: #1f6feb; color: #fff; font-size: .8rem; text-align: center; }
+.qa-meta { color: #6b7280; font-size: .85rem; margin-bottom: .45rem; }
+.qa-answer { font-size: 1.05rem; }
+.qa-cite { color: #1f6feb; font-weight: 600; }
+.qa-question { white-space: pre-wrap; }
+.qa-articles { list-style: none; padding: 0; margin: 0; max-height: 24rem; overflow-y: auto; }
+.qa-articles li { padding: .35rem 0; margin: 0; border-bottom: 1px solid rgba(128, 128, 128, .2); }
+.qa-articles, .qa-articles li { margin-left: 0 !important; padding-left: 0 !important; }
+.qa-articles .qa-article-title { font-size: .9rem; line-height: 1.35; }
+.qa-articles .qa-meta { margin: .1rem 0 0; font-size: .8rem; }
+"""
+
+
+# --- shared state: one engine per (corpus, index), for every session --------------------------
+
+def locations() -> tuple[Path, Path]:
+    return Path(os.environ.get("QA_CORPUS") or "corpus"), Path(os.environ.get("QA_INDEX") or "embeddings")
+
+
+class Library:
+    """A corpus and its index, with the engine opened on it; shared by all sessions."""
+
+    def __init__(self, corpus: Path, index: Path):
+        self.corpus = corpus
+        self.index = index
+        self.lock = threading.Lock()  # one build or reload at a time
+        self.engine: Engine | None = None
+        self.snapshot = ""  # the index snapshot the engine was opened on
+        self.examples: list[str] = []
+
+    def live_snapshot(self) -> str:
+        try:
+            return (self.index / CURRENT).read_text(encoding="utf-8").strip()
+        except OSError:
+            return ""
+
+    def open(self) -> None:
+        """(Re)open the engine on the current snapshot, reusing the loaded model."""
+        manifest = read_manifest(self.index)
+        self.engine = Engine.open(self.index, encoder=shared_encoder(manifest.model_spec))
+        self.snapshot = self.live_snapshot()
+        text = " ".join(f"{a.title} {a.text}" for a in self.engine.articles.values())
+        self.examples = [q for q in EXAMPLES if _covered(q, text)]
+
+
+def _covered(question: str, corpus_text: str) -> bool:
+    return overlap(content_words(question), corpus_text) >= 0.75
+
+
+@st.cache_resource(show_spinner=False)
+def shared_library(corpus: str, index: str) -> Library:
+    return Library(Path(corpus), Path(index))
+
+
+@st.cache_resource(show_spinner="Đang tải mô hình ngôn ngữ…")
+def shared_encoder(model_spec: str) -> Encoder:
+    return load_encoder(model_spec)
+
+
+def ready_engine(lib: Library) -> Engine:
+    """The shared engine: built from the corpus on the very first start, reopened when the index changed."""
+    if lib.engine is not None and lib.live_snapshot() == lib.snapshot:
+        return lib.engine
+    with st.spinner("Đang mở kho bài viết…"), lib.lock:
+        if not lib.live_snapshot():
+            build_first_index(lib)
+        if lib.engine is None or lib.live_snapshot() != lib.snapshot:
+            lib.open()
+    return lib.engine
+
+
+def build_first_index(lib: Library) -> None:
+    with st.status("Lần chạy đầu: đang lập chỉ mục kho bài viết…", expanded=True) as status:
+        encoder = shared_encoder(DEFAULT_MODEL)
+        bar = st.progress(0.0, text="Đang đọc và chia đoạn các bài viết…")
+
+        def progress(done: int, total: int) -> None:
+            bar.progress(done / total if total else 1.0, text=f"Đang lập chỉ mục: {done}/{total} đoạn")
+
+        try:
+            report = build_index(lib.corpus, lib.index, model=DEFAULT_MODEL, encoder=encoder, progress=progress)
+        except QAError:
+            status.update(label="Không lập được chỉ mục.", state="error", expanded=False)
+            raise
+        status.update(label=f"Đã lập chỉ mục {report.articles} bài viết, {report.chunks} đoạn "
+                            f"trong {report.seconds:.0f} giây.", state="complete", expanded=False)
+
+
+# --- small formatting helpers -----------------------------------------------------------------
+
+def esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$:])")
+
+
+def md_escape(text: str) -> str:
+    """Corpus text for a Markdown label (expander titles): every Markdown character taken literally."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def relevance(passage: Passage, top_score: float) -> str:
+    """Five dots, relative to the best passage of the same answer (scores compare within one query only)."""
+    share = passage.score / top_score if top_score > 0 else 0.0
+    level = max(1, min(5, round(1 + 4 * share)))
+    return "●" * level + "○" * (5 - level)
+
+
+def passage_meta(passage: Passage, top_score: float, cited: bool) -> list[str]:
+    parts = [passage.source or "không rõ nguồn", format_date(passage.date) or "không rõ ngày",
+             f"liên quan {relevance(passage, top_score)}"]
+    return parts + (["được trích dẫn"] if cited else [])
+
+
+def indexed_at(created: str) -> str:
+    try:
+        when = dt.datetime.fromisoformat(created).astimezone(VIETNAM_TIME)
+    except ValueError:
+        return created
+    return when.strftime("%H:%M %d/%m/%Y") + " (giờ Việt Nam)"
+
+
+# --- sidebar ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Settings:
+    top_k: int
+    doc_ids: list[str] | None  # None: the whole corpus
+
+
+def sidebar(lib: Library, engine: Engine) -> Settings:
+    with st.sidebar:
+        st.header("Kho bài viết")
+        corpus_facts(engine)
+        top_k = st.slider("Số đoạn trích cho mỗi câu trả lời", 1, 10, 5, key="top_k")
+        flt = article_filter(engine.articles)
+        articles_table(engine.articles, flt)
+        st.divider()
+        upload_form(lib, engine)
+        st.divider()
+        if st.button("Bắt đầu cuộc trò chuyện mới", icon=":material/refresh:", key="new_chat"):
+            st.session_state["messages"] = []
+    return Settings(top_k, doc_ids(engine.articles, flt))
+
+
+def corpus_facts(engine: Engine) -> None:
+    m = engine.data.manifest
+    st.markdown(f"**{m.articles}** bài viết · **{m.chunks}** đoạn")
+    st.caption(f"Mô hình: {m.model_id}  \nLập chỉ mục lúc: {indexed_at(m.created)}")
+
+
+def article_filter(articles: dict[str, Article]) -> ArticleFilter:
+    st.subheader("Phạm vi tìm kiếm")
+    outlets = st.multiselect("Nguồn tin", all_outlets(articles.values()), key="flt_outlets",
+                             placeholder="Tất cả các nguồn")
+    date_from = date_to = None
+    bounds = date_bounds(articles.values())
+    if bounds and st.toggle("Lọc theo ngày đăng", key="flt_by_date",
+                            help="Bài không ghi ngày đăng sẽ không được tìm khi lọc theo ngày."):
+        picked = st.date_input("Khoảng ngày", value=bounds, format="DD/MM/YYYY", key="flt_dates")
+        picked = picked if isinstance(picked, (tuple, list)) else (picked,)
+        date_from = picked[0] if len(picked) > 0 else None
+        date_to = picked[1] if len(picked) > 1 else None
+    return ArticleFilter(frozenset(outlets), date_from, date_to)
+
+
+def articles_table(articles: dict[str, Article], flt: ArticleFilter) -> None:
+    shown = select(articles, flt)
+    label = (f"Danh sách bài viết ({len(shown)}/{len(articles)} trong phạm vi)" if flt.active
+             else f"Danh sách bài viết ({len(articles)})")
+    if flt.active:
+        st.caption(f"Câu hỏi chỉ được tìm trong {len(shown)}/{len(articles)} bài.")
+    with st.expander(label):
+        if not shown:
+            st.caption("Không có bài nào khớp bộ lọc.")
+            return
+        items = "".join(
+            f'<li><div class="qa-article-title">{esc(a.title)}</div>'
+            f'<div class="qa-meta">{esc(" / ".join(article_outlets(a)))} · '
+            f'{esc(format_date(a.date) or "không rõ ngày")}</div></li>' for a in shown)
+        st.html(f'<ul class="qa-articles">{items}</ul>')
+
+
+def upload_form(lib: Library, engine: Engine) -> None:
+    st.subheader("Thêm bài viết")
+    generation = st.session_state.setdefault("upload_generation", 0)
+    files = st.file_uploader(
+        "Tệp .txt, .md, .html hoặc .jsonl (UTF-8)", type=[s.lstrip(".") for s in ALLOWED_SUFFIXES],
+        accept_multiple_files=True, key=f"uploader-{generation}",
+        max_upload_size=max(1, DEFAULT_MAX_BYTES // (1024 * 1024)),
+        help="Mỗi tệp là một bài báo; tệp .jsonl gồm mỗi dòng một bài với các trường id, title, date, source, text.",
+    )
+    if st.button("Thêm vào kho và lập chỉ mục", disabled=not files, type="primary", key="upload_go"):
+        result = add_files(lib, engine, files)
+        st.session_state["upload_notes"] = upload_notes(result)
+        st.session_state["upload_generation"] = generation + 1  # a fresh, empty uploader
+        st.rerun()
+    for kind, text in st.session_state.get("upload_notes", []):
+        getattr(st, kind)(text)
+
+
+def add_files(lib: Library, engine: Engine, files) -> AddResult:
+    bar = st.progress(0.0, text="Đang kiểm tra và lưu tệp…")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total if total else 1.0, text=f"Đang lập chỉ mục đoạn mới: {done}/{total}")
+
+    with lib.lock:
+        result = add_uploads([(f.name, f.getvalue()) for f in files], lib.corpus, lib.index,
+                             encoder=engine.encoder, model=engine.data.manifest.model_spec, progress=progress)
+        if result.report is not None:
+            lib.open()
+    bar.empty()
+    return result
+
+
+def upload_notes(result: AddResult) -> list[tuple[str, str]]:
+    notes: list[tuple[str, str]] = []
+    for saved in result.saved:
+        if saved.written:
+            what = f"{len(saved.written)} bài" if len(saved.written) > 1 or saved.upload.endswith(".jsonl") else ""
+            notes.append(("success", f"Đã thêm “{saved.upload}” {what}".rstrip() + "."))
+        if saved.unchanged and not saved.written:
+            notes.append(("info", f"“{saved.upload}” đã có trong kho, không có gì mới."))
+        if saved.skipped:
+            notes.append(("warning", f"“{saved.upload}”: bỏ qua " + "; ".join(saved.skipped[:5])
+                          + ("; …" if len(saved.skipped) > 5 else "")))
+    for name, message in result.errors:
+        notes.append(("error", f"“{name}”: {message}"))
+    if result.build_error:
+        notes.append(("error", f"Đã lưu tệp nhưng chưa cập nhật được chỉ mục: {result.build_error}"))
+    if result.report is not None:
+        r = result.report
+        notes.append(("info", f"Chỉ mục đã cập nhật: {r.articles} bài, {r.chunks} đoạn "
+                              f"(nhúng mới {r.embedded}, dùng lại {r.reused}) trong {r.seconds:.1f} giây."))
+    return notes
+
+
+# --- the conversation -------------------------------------------------------------------------
+
+def choose_example(question: str) -> None:
+    st.session_state["example"] = question
+
+
+def welcome(examples: list[str]) -> None:
+    with st.chat_message("assistant"):
+        st.markdown("Xin chào! Hãy đặt câu hỏi về các bài viết trong kho. Câu trả lời được trích nguyên văn "
+                    "từ bài báo, kèm số **[n]** chỉ tới đoạn nguồn bên dưới để bạn tự kiểm chứng.")
+        if examples:
+            st.markdown("**Thử một câu hỏi:**")
+            for i, question in enumerate(examples):
+                st.button(question, key=f"example-{i}", on_click=choose_example, args=(question,),
+                          icon=":material/chat:")
+
+
+def chat(lib: Library, engine: Engine, settings: Settings) -> None:
+    messages: list[dict] = st.session_state.setdefault("messages", [])
+    typed = st.chat_input("Nhập câu hỏi, ví dụ: Mỹ cung cấp bao nhiêu liều vaccine cho ASEAN?", key="question")
+    question = typed or st.session_state.pop("example", None)
+    if not messages and not question:
+        welcome(lib.examples)
+        return
+    for i, message in enumerate(messages):
+        show_message(i, message, engine)
+    if question:
+        ask(question, messages, engine, settings)
+
+
+def ask(question: str, messages: list[dict], engine: Engine, settings: Settings) -> None:
+    history = [m["content"] for m in messages if m["role"] == "user"]
+    messages.append({"role": "user", "content": question})
+    show_message(len(messages) - 1, messages[-1], engine)
+    with st.chat_message("assistant"):
+        with st.spinner("Đang tìm trong kho bài viết…"):
+            started = time.perf_counter()
+            reply = {"role": "assistant", "answer": None, "error": "", "filtered": settings.doc_ids is not None}
+            try:
+                reply["answer"] = engine.ask(question, top_k=settings.top_k, history=history,
+                                             doc_ids=settings.doc_ids)
+            except QAError as exc:
+                reply["error"] = str(exc)
+            reply["seconds"] = time.perf_counter() - started
+        messages.append(reply)
+        show_reply(len(messages) - 1, reply, engine)
+
+
+def show_message(index: int, message: dict, engine: Engine) -> None:
+    if message["role"] == "user":
+        with st.chat_message("user"):
+            st.html(f'<div class="qa-question">{esc(message["content"])}</div>')
+    else:
+        with st.chat_message("assistant"):
+            show_reply(index, message, engine)
+
+
+def show_reply(index: int, reply: dict, engine: Engine) -> None:
+    answer: Answer | None = reply["answer"]
+    if answer is None:
+        st.warning(f"Không xử lý được câu hỏi: {reply['error']}")
+    elif not answer.passages:
+        st.info("Không có bài viết nào trong phạm vi tìm kiếm đã chọn. Hãy bỏ bớt bộ lọc ở thanh bên."
+                if reply["filtered"] else "Kho bài viết chưa có đoạn nào để tìm.")
+    elif answer.abstained:
+        show_not_found(index, answer, engine)
+    else:
+        show_answer(index, answer, engine, reply.get("seconds", 0.0))
+
+
+def show_not_found(index: int, answer: Answer, engine: Engine) -> None:
+    st.markdown("**Không tìm thấy thông tin liên quan trong kho bài viết.**")
+    st.caption("Câu hỏi có thể nằm ngoài nội dung các bài đã lưu. Hãy thử diễn đạt lại, "
+               "hoặc thêm bài viết ở thanh bên.")
+    with st.expander("Các đoạn gần nhất (không đủ để trả lời câu hỏi)", expanded=False):
+        top = answer.passages[0].score
+        for passage in answer.passages:
+            passage_card(f"{index}-{passage.rank}", passage, answer, engine, top, cited=False)
+
+
+def show_answer(index: int, answer: Answer, engine: Engine, seconds: float) -> None:
+    st.html(answer_html(answer.sentences))
+    confidence = min(99, int(answer.confidence * 100))  # a calibrated estimate is never certainty
+    st.caption(f"Độ tin cậy {confidence}% · {seconds:.1f} giây · câu trả lời trích nguyên văn từ "
+               "các đoạn dưới đây")
+    cited = sorted({s.citation for s in answer.sentences})
+    featured = cited[0] if cited else answer.passages[0].rank
+    top = answer.passages[0].score
+    st.markdown("**Nguồn trích dẫn**")
+    for passage in answer.passages:  # the first cited passage is shown open, the others folded
+        key = f"{index}-{passage.rank}"
+        if passage.rank == featured:
+            with st.container(border=True):
+                passage_card(key, passage, answer, engine, top, cited=True)
+    for passage in answer.passages:
+        if passage.rank == featured:
+            continue
+        is_cited = passage.rank in cited
+        label = f"[{passage.rank}] {passage.title} — " + " · ".join(passage_meta(passage, top, is_cited))
+        with st.expander(md_escape(label)):
+            passage_card(f"{index}-{passage.rank}", passage, answer, engine, top, is_cited, heading=False)
+
+
+def passage_card(key: str, passage: Passage, answer: Answer, engine: Engine, top: float, cited: bool,
+                 heading: bool = True) -> None:
+    head = ""
+    if heading:
+        head = (f'<div class="qa-card-head"><span class="qa-rank">{passage.rank}</span>{esc(passage.title)}</div>'
+                f'<div class="qa-meta">{esc(" · ".join(passage_meta(passage, top, cited)))}</div>')
+    st.html(f'<div class="qa-card">{head}{passage_html(passage, answer)}</div>')
+    if st.button("Đọc toàn bài", key=f"read-{key}", icon=":material/article:", type="tertiary"):
+        read_article(engine.articles[passage.doc_id], passage, answer)
+
+
+@st.dialog("Toàn văn bài viết", width="large")
+def read_article(article: Article, passage: Passage, answer: Answer) -> None:
+    meta = [article.source, format_date(article.date), article.author]
+    link = ""
+    if article.url.startswith(("https://", "http://")):
+        link = f' · <a href="{esc(article.url)}" target="_blank" rel="noopener noreferrer">bài gốc</a>'
+    st.html(f'<div class="qa-card-head">{esc(article.title)}</div>'
+            f'<div class="qa-meta">{esc(" · ".join(m for m in meta if m) or "không rõ nguồn")}{link}</div>')
+    st.caption(f"Đoạn [{passage.rank}] nằm trong khung xanh; câu dùng để trả lời được tô vàng; "
+               "từ của câu hỏi được gạch chân.")
+    st.html(article_html(article.text, passage, answer))
+
+
+# --- the page ---------------------------------------------------------------------------------
+
+def main() -> None:
+    st.set_page_config(page_title="Hỏi đáp tin đối ngoại", page_icon="📰", layout="centered")
+    st.html(f"<style>{PAGE_CSS}</style>")
+    st.title("Hỏi đáp tin đối ngoại")
+    st.caption("Câu trả lời được trích từ kho bài báo tiếng Việt, kèm đoạn nguồn để bạn tự đánh giá.")
+    corpus, index = locations()
+    lib = shared_library(str(corpus), str(index))
+    try:
+        engine = ready_engine(lib)
+    except QAError as exc:
+        st.error(f"Không mở được kho bài viết: {exc}")
+        st.stop()
+    settings = sidebar(lib, engine)
+    chat(lib, engine, settings)
+
+
+main()

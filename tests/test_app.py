@@ -1,0 +1,190 @@
+"""The chat UI under Streamlit's AppTest, with the real model on a private copy of the corpus.
+
+One corpus copy and one index serve the whole module, and the app's `st.cache_resource` keeps one
+engine (and one model) for every AppTest session in this process: the model loads once.
+The upload test changes the corpus, so it runs last.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from qa.index.store import has_index  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "streamlit_app.py")
+TIMEOUT = 180  # the first run loads the model and builds the index
+
+NOT_FOUND = "Không tìm thấy thông tin liên quan trong kho bài viết."
+NEW_ARTICLE = """Việt Nam và Australia ký thỏa thuận hợp tác nông nghiệp công nghệ cao
+
+Ngày 12/5/2023 tại Hà Nội, Bộ Nông nghiệp và Phát triển nông thôn Việt Nam và Bộ Nông nghiệp Australia đã ký thỏa thuận hợp tác về nông nghiệp công nghệ cao.
+
+Theo thỏa thuận, Australia sẽ hỗ trợ 15 triệu đô la Australia để đào tạo 300 kỹ sư nông nghiệp Việt Nam trong 5 năm tới.
+
+Hai bên cũng thống nhất mở rộng xuất khẩu trái cây nhiệt đới và thủy sản sang thị trường của nhau.
+
+Ghi chú của biên tập viên: <img src=x onerror=alert(1)> và <script>alert("xss")</script> là văn bản.
+"""
+
+
+@pytest.fixture(scope="module")
+def app_env(tmp_path_factory):
+    """A private corpus and an empty index folder, named to the app through QA_CORPUS and QA_INDEX."""
+    root = tmp_path_factory.mktemp("app")
+    corpus, index = root / "corpus", root / "index"
+    shutil.copytree(ROOT / "corpus", corpus)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("QA_CORPUS", str(corpus))
+        mp.setenv("QA_INDEX", str(index))
+        first = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+        yield {"corpus": corpus, "index": index, "first": first}
+
+
+def new_session() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    at.chat_input(key="question").set_value(question).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def html_of(block) -> str:
+    return "\n".join(h.value for h in block.html)
+
+
+def last_reply(at: AppTest):
+    reply = at.chat_message[-1]
+    assert reply.name == "assistant"
+    return reply
+
+
+def plain(markup: str) -> str:
+    return re.sub(r"<[^>]+>", "", markup)
+
+
+def test_first_start_builds_the_index_then_offers_examples(app_env):
+    first = app_env["first"]
+    assert not first.exception, first.exception
+    assert has_index(app_env["index"])
+    assert "Đã lập chỉ mục 5 bài viết" in first.status[0].label
+    examples = [b.label for b in first.button if (b.key or "").startswith("example-")]
+    assert len(examples) >= 3 and "Mỹ cung cấp bao nhiêu liều vaccine cho ASEAN?" in examples
+    sidebar = "\n".join(m.value for m in first.sidebar.markdown)
+    assert "**5** bài viết" in sidebar
+
+
+def test_later_sessions_reuse_the_index(app_env):
+    snapshot = (app_env["index"] / "CURRENT").read_text()
+    at = new_session()
+    assert not at.exception and not at.status  # no build this time
+    assert (app_env["index"] / "CURRENT").read_text() == snapshot
+
+
+def test_seed_question_shows_answer_evidence_and_source(app_env):
+    at = new_session()
+    at.button(key="example-0").click().run()
+    assert not at.exception, at.exception
+    reply = last_reply(at)
+    markup = html_of(reply)
+    assert "42 triệu liều vaccine" in markup
+    assert '<sup class="qa-cite">[1]</sup>' in markup
+    # The cited passage is open: its title, its outlet line, and the supporting sentence marked in it.
+    assert "Hội nghị Cấp cao đặc biệt ASEAN – Hoa Kỳ" in markup
+    assert '<mark class="qa-support">' in markup and '<mark class="qa-term">' in markup
+    # The other passages sit in expanders labelled with number, title and outlet.
+    labels = [e.label for e in reply.expander]
+    assert labels and all(re.match(r"\\\[\d\\\] ", label) for label in labels)
+    assert any("ASEAN và Trung Quốc" in label and "TTXVN/Vietnam" in label for label in labels)
+
+
+def test_unanswerable_question_says_not_found_and_folds_the_passages(app_env):
+    at = ask(new_session(), "Who won the 2022 FIFA World Cup?")
+    reply = last_reply(at)
+    assert NOT_FOUND in [m.value.strip("*") for m in reply.markdown]
+    assert "qa-answer" not in html_of(reply)
+    assert [e.label for e in reply.expander] == ["Các đoạn gần nhất (không đủ để trả lời câu hỏi)"]
+    assert not reply.expander[0].proto.expanded
+
+
+def test_follow_up_uses_the_conversation(app_env):
+    at = ask(new_session(), "ASEAN và Hoa Kỳ cam kết tăng cường quan hệ gì?")
+    assert "Hoa Kỳ" in plain(html_of(last_reply(at)))
+    at = ask(at, "Còn Nhật Bản thì sao?")
+    assert len(at.chat_message) == 4  # the conversation is kept
+    markup = html_of(last_reply(at))
+    answer = plain(next(h.value for h in last_reply(at).html if "qa-answer" in h.value))
+    assert "Nhật Bản" in answer
+    assert "ASEAN và Nhật Bản cam kết tăng cường quan hệ đối tác chiến lược" in markup
+
+
+def test_whole_article_opens_with_the_passage_in_place(app_env):
+    at = new_session()
+    at.button(key="example-0").click().run()
+    at.button(key="read-1-1").click().run()
+    assert not at.exception, at.exception
+    whole = [h.value for h in at.html if 'class="qa-focus"' in h.value]
+    assert len(whole) == 1
+    assert "42 triệu liều vaccine" in plain(whole[0]) and len(plain(whole[0])) > 4000
+
+
+def test_outlet_filter_narrows_retrieval(app_env):
+    at = new_session()
+    at.multiselect(key="flt_outlets").set_value(["MOFA"]).run()
+    assert any("chỉ được tìm trong 1/5 bài" in c.value for c in at.sidebar.caption)
+    # Only the MOFA article is searched: it says nothing of vaccines, and every passage offered is its own.
+    at = ask(at, "Mỹ cung cấp bao nhiêu liều vaccine cho ASEAN?")
+    reply = last_reply(at)
+    assert NOT_FOUND in [m.value.strip("*") for m in reply.markdown]
+    metas = re.findall(r'<div class="qa-meta">(.*?)</div>', html_of(reply))
+    assert metas and all(m.startswith("MOFA · 14/12/2016") for m in metas)
+
+
+def test_an_empty_corpus_is_reported_not_crashed(app_env, tmp_path, monkeypatch):
+    (tmp_path / "corpus").mkdir()
+    monkeypatch.setenv("QA_CORPUS", str(tmp_path / "corpus"))
+    monkeypatch.setenv("QA_INDEX", str(tmp_path / "index"))
+    at = new_session()
+    assert not at.exception, at.exception
+    assert at.error and at.error[0].value.startswith("Không mở được kho bài viết:")
+    assert not at.chat_input
+
+
+def test_upload_adds_an_article_that_then_answers(app_env):
+    at = new_session()
+    before = len(list(app_env["corpus"].iterdir()))
+    at.file_uploader[0].set_value([
+        ("Hợp tác nông nghiệp.txt", NEW_ARTICLE.encode(), "text/plain"),
+        ("ban-cu.txt", "Bản tin mã hóa cũ".encode("utf-16-le"), "text/plain"),  # not UTF-8: refused
+    ]).run()
+    at.button(key="upload_go").click().run()
+    assert not at.exception, at.exception
+    notes = {kind: [n.value for n in getattr(at.sidebar, kind)] for kind in ("success", "error", "info")}
+    assert notes["success"] == ["Đã thêm “Hợp tác nông nghiệp.txt”."]
+    assert any("ban-cu.txt" in n and "UTF-8" in n for n in notes["error"])
+    assert any("dùng lại 37" in n for n in notes["info"])  # the seed articles were not embedded again
+    assert len(list(app_env["corpus"].iterdir())) == before + 1
+    assert (app_env["corpus"] / "Hop_tac_nong_nghiep.txt").exists()
+    assert "**6** bài viết" in "\n".join(m.value for m in at.sidebar.markdown)
+
+    at = ask(at, "Australia hỗ trợ đào tạo bao nhiêu kỹ sư nông nghiệp Việt Nam?")
+    reply = last_reply(at)
+    markup = html_of(reply)
+    assert "300 kỹ sư" in plain(markup)
+    assert "Việt Nam và Australia ký thỏa thuận hợp tác nông nghiệp công nghệ cao" in markup
+
+    # The article's markup-like text is shown as text, never as markup.
+    at.button(key="read-1-1").click().run()
+    whole = next(h.value for h in at.html if 'class="qa-focus"' in h.value)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in whole and "&lt;script&gt;" in whole
+    assert "<img" not in whole and "<script" not in whole

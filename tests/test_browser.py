@@ -1,0 +1,208 @@
+"""End to end in a real browser: `streamlit run` on a free localhost port, driven by headless Chromium.
+
+The server starts on a private copy of the seed corpus with no index, so it builds one on first
+start as on a fresh machine. The time from pressing Enter to the shown answer and its cited passage
+is measured (median of 3) and printed. Then an article whose text contains HTML and script tags is
+uploaded through the page's file uploader: asked about, its tags must appear literally and never
+run. Set QA_SCREENSHOT=1 to save the screenshot to docs/screenshot.png (else into tmp).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+START_TIMEOUT = 60  # s until /_stcore/health answers
+READY_TIMEOUT = 240_000  # ms until the chat is usable: first start loads the model and builds the index
+ANSWER_TIMEOUT = 60_000  # ms
+
+ATTACK_IMG = "<img src=x onerror=alert(1)>"
+ATTACK_SCRIPT = '<script>alert("xss")</script>'
+ATTACK_ARTICLE = f"""Hội thảo an ninh mạng ASEAN 2023 tại Đà Nẵng
+
+Ngày 10/10/2023, Hội thảo an ninh mạng ASEAN 2023 đã khai mạc tại thành phố Đà Nẵng với 120 chuyên gia an ninh mạng tham dự.
+
+Các chuyên gia trình bày cách kẻ tấn công chèn mã độc vào trang web, ví dụ chuỗi {ATTACK_IMG} hoặc thẻ {ATTACK_SCRIPT} trong nội dung bài viết.
+
+Hội thảo kêu gọi các nước ASEAN tăng cường chia sẻ thông tin về các mối đe dọa trên không gian mạng.
+"""
+QUESTIONS = (
+    "Mỹ cung cấp bao nhiêu liều vaccine cho ASEAN?",
+    "Quỹ Liên kết ASEAN-Nhật Bản đã tài trợ bao nhiêu tiền?",
+    "Thứ trưởng Nguyễn Quốc Dũng họp với những cơ quan nào?",
+)
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - depends on the machine
+    sync_playwright = None
+
+if sync_playwright is None:
+    pytest.skip("the Python package playwright is not installed (pip install playwright)", allow_module_level=True)
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"streamlit did not answer on {url} in {START_TIMEOUT} s:\n{log.read_text(errors='replace')}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser")
+    corpus, index = root / "corpus", root / "index"
+    shutil.copytree(ROOT / "corpus", corpus)
+    port = free_port()
+    log = root / "streamlit.log"
+    env = {**os.environ, "QA_CORPUS": str(corpus), "QA_INDEX": str(index)}
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+           "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_healthy(url, proc, log)
+        yield {"url": url, "log": log}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            context = browser.new_context(viewport={"width": 1360, "height": 1300}, locale="vi-VN")
+            pg = context.new_page()
+            pg.dialogs = []  # every alert/confirm/prompt the page tries to open
+            pg.errors = []
+
+            def on_dialog(dialog):
+                pg.dialogs.append(dialog.message)
+                dialog.dismiss()
+
+            pg.on("dialog", on_dialog)
+            pg.on("pageerror", lambda exc: pg.errors.append(str(exc)))
+            pg.goto(server["url"], wait_until="domcontentloaded")
+            pg.locator('[data-testid="stChatInputTextArea"]').wait_for(timeout=READY_TIMEOUT)
+            # The welcome with its example questions shows once the engine is ready.
+            pg.get_by_role("button", name=QUESTIONS[0]).wait_for(timeout=READY_TIMEOUT)
+            yield pg
+        finally:
+            browser.close()
+
+
+def wait_idle(pg) -> None:
+    """Until the script run is over (the page stops changing)."""
+    pg.wait_for_function(
+        "() => document.querySelector('[data-testid=stApp]')?.dataset.testScriptState === 'notRunning'",
+        timeout=ANSWER_TIMEOUT)
+
+
+def ask(pg, question: str) -> float:
+    """Type the question, press Enter, wait for the answer and its cited passage; seconds taken."""
+    answers = pg.locator(".qa-answer").count()
+    cards = pg.locator(".qa-card-head").count()
+    box = pg.locator('[data-testid="stChatInputTextArea"]')
+    box.fill(question)
+    started = time.perf_counter()
+    box.press("Enter")
+    pg.wait_for_function(
+        "([a, c]) => document.querySelectorAll('.qa-answer').length > a"
+        " && document.querySelectorAll('.qa-card-head').length > c",
+        arg=[answers, cards], timeout=ANSWER_TIMEOUT, polling=20)
+    seconds = time.perf_counter() - started
+    wait_idle(pg)
+    return seconds
+
+
+def screenshot_path(tmp_path: Path) -> Path:
+    if os.environ.get("QA_SCREENSHOT") == "1":
+        target = ROOT / "docs" / "screenshot.png"
+        target.parent.mkdir(exist_ok=True)
+        return target
+    return tmp_path / "screenshot.png"
+
+
+def test_question_shows_the_cited_passage_fast(page, tmp_path, capsys):
+    times = [ask(page, QUESTIONS[0])]
+    card = page.locator(".qa-card:has(.qa-card-head)").last
+    assert "42 triệu liều vaccine" in page.locator(".qa-answer").last.inner_text()
+    assert "[1]" in page.locator(".qa-answer").last.inner_text()
+    assert card.locator("mark.qa-support").count() >= 1
+    assert "Hội nghị Cấp cao đặc biệt ASEAN" in card.locator(".qa-card-head").inner_text()
+    shot = screenshot_path(tmp_path)
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
+    for question in QUESTIONS[1:]:
+        times.append(ask(page, question))
+    median = statistics.median(times)
+    with capsys.disabled():
+        print(f"\nEnter-to-answer: median {median:.2f} s over {len(times)} questions "
+              f"({', '.join(f'{t:.2f}' for t in times)} s); screenshot: {shot}")
+    assert median < 10, times
+    assert not page.dialogs and not page.errors
+
+
+def test_uploaded_article_with_html_is_shown_as_text_and_never_runs(page):
+    uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    uploader.set_input_files(files=[{"name": "an-ninh-mang.txt", "mimeType": "text/plain",
+                                     "buffer": ATTACK_ARTICLE.encode("utf-8")}])
+    add = page.get_by_role("button", name="Thêm vào kho và lập chỉ mục")
+    page.wait_for_function("b => !b.disabled", arg=add.element_handle(), timeout=ANSWER_TIMEOUT)
+    add.click()
+    page.get_by_text("Đã thêm “an-ninh-mang.txt”.").wait_for(timeout=ANSWER_TIMEOUT)
+    wait_idle(page)
+    assert "6 bài viết" in page.locator('[data-testid="stSidebar"]').inner_text()
+    ask(page, "Hội thảo an ninh mạng ASEAN 2023 có bao nhiêu chuyên gia tham dự?")
+    card = page.locator(".qa-card:has(.qa-card-head)").last
+    text = card.inner_text()
+    assert "120 chuyên gia" in page.locator(".qa-answer").last.inner_text()
+    assert ATTACK_IMG in text and ATTACK_SCRIPT in text  # shown literally
+    assert page.locator('img[src="x"]').count() == 0
+    assert page.evaluate("() => [...document.scripts].some(s => s.textContent.includes('xss'))") is False
+    # The whole article, opened from the passage, shows the same text as text.
+    page.get_by_role("button", name="Đọc toàn bài").last.click()
+    dialog = page.get_by_role("dialog")
+    dialog.locator(".qa-focus").wait_for(timeout=ANSWER_TIMEOUT)
+    assert ATTACK_IMG in dialog.inner_text()
+    assert page.locator('img[src="x"]').count() == 0
+    page.keyboard.press("Escape")
+    page.wait_for_timeout(500)
+    assert page.dialogs == [], page.dialogs  # no alert() ever fired
+    assert not page.errors

@@ -1,0 +1,47 @@
+"""qa.filters: outlet and date filters turned into Engine.ask's doc_ids."""
+from __future__ import annotations
+
+import datetime as dt
+
+from qa.filters import (UNKNOWN_OUTLET, ArticleFilter, all_outlets, date_bounds, doc_ids, format_date,
+                        select)
+from qa.types import Article
+
+ARTICLES = {a.doc_id: a for a in (
+    Article("a", "ASEAN – Hoa Kỳ", "x", "", "TTXVN"),
+    Article("b", "ASEAN – Nhật Bản", "x", "2020-03-13", "Vietnam+"),
+    Article("c", "ASEAN – Trung Quốc", "x", "2022-06-16", "TTXVN/Vietnam+"),
+    Article("d", "Họp liên ngành", "x", "2016-12-14", "MOFA"),
+    Article("e", "Không nguồn", "x", "", ""),
+)}
+
+
+def test_outlets_are_split_and_the_unknown_one_comes_last():
+    assert all_outlets(ARTICLES.values()) == ["MOFA", "TTXVN", "Vietnam+", UNKNOWN_OUTLET]
+
+
+def test_no_filter_means_no_doc_ids():
+    assert doc_ids(ARTICLES, ArticleFilter()) is None
+
+
+def test_outlet_filter_matches_any_part_of_a_joint_byline():
+    assert doc_ids(ARTICLES, ArticleFilter(frozenset({"Vietnam+"}))) == ["b", "c"]
+    assert doc_ids(ARTICLES, ArticleFilter(frozenset({UNKNOWN_OUTLET}))) == ["e"]
+
+
+def test_date_filter_is_inclusive_and_leaves_out_undated_articles():
+    flt = ArticleFilter(date_from=dt.date(2016, 12, 14), date_to=dt.date(2020, 3, 13))
+    assert doc_ids(ARTICLES, flt) == ["b", "d"]
+    assert doc_ids(ARTICLES, ArticleFilter(date_from=dt.date(2021, 1, 1))) == ["c"]
+    assert doc_ids(ARTICLES, ArticleFilter(frozenset({"MOFA"}), date_from=dt.date(2021, 1, 1))) == []
+
+
+def test_select_lists_newest_first_and_bounds():
+    assert [a.doc_id for a in select(ARTICLES, ArticleFilter())] == ["c", "b", "d", "a", "e"]
+    assert date_bounds(ARTICLES.values()) == (dt.date(2016, 12, 14), dt.date(2022, 6, 16))
+    assert date_bounds([ARTICLES["a"]]) is None
+
+
+def test_format_date():
+    assert format_date("2022-06-16") == "16/06/2022"
+    assert format_date("") == "" and format_date("không rõ") == ""
