@@ -6,7 +6,7 @@ PORT ?= 8501
 CORPUS ?= corpus
 INDEX ?= embeddings
 
-.PHONY: run test test-fast index install clean
+.PHONY: run test test-fast index install browser clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +23,16 @@ index: install
 
 run: install
 	@test -f $(INDEX)/CURRENT || $(PY) -m qa index --corpus $(CORPUS) --index $(INDEX)
-	$(VENV)/bin/streamlit run streamlit_app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+	QA_CORPUS=$(CORPUS) QA_INDEX=$(INDEX) $(VENV)/bin/streamlit run streamlit_app.py --server.port $(PORT) \
+		--server.headless true --browser.gatherUsageStats false --client.toolbarMode viewer
 
-# All tests, real-model ones included (CI runs this).
-test: install
+# All tests, real-model and browser ones included (CI runs this). The browser test needs
+# Debian's chromium (Playwright cannot download browsers here); it is installed when missing.
+test: install browser
 	$(PY) -m pytest -m "" -q
+
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 # Unit tests only, with the fake encoder: seconds.
 test-fast: install
