@@ -26,29 +26,58 @@ class Span:
     end: int
 
 
+# underthesea's sent_tokenize is quadratic in a long run without spaces (it walks back over the
+# run at every dot): longer lines are cut into pieces of at most _MAX_LINE characters at
+# whitespace, and runs without whitespace longer than _MAX_RUN are cut hard, before it sees them.
+_MAX_LINE = 2000
+_MAX_RUN = 200
+_LONG_RUN = re.compile(r"\S{%d,}" % (_MAX_RUN + 1))
+
+
 def sentence_spans(text: str) -> list[Span]:
     """Sentences of `text` as offsets; never crosses a line break."""
     from underthesea.pipeline.sent_tokenize import sent_tokenize
 
     spans: list[Span] = []
     for line in _LINE.finditer(text):
-        base = line.start()
-        body = line.group()
-        cursor = 0
-        for sentence in sent_tokenize(body):
-            sentence = sentence.strip()
-            found = body.find(sentence, cursor) if sentence else -1
-            if found < 0:
-                continue
-            spans.append(Span(base + found, base + found + len(sentence)))
-            cursor = found + len(sentence)
-        if not spans or spans[-1].end <= base:
-            # The tokenizer lost the line (rare); keep it whole rather than drop text.
-            stripped = body.strip()
-            if stripped:
-                lead = len(body) - len(body.lstrip())
-                spans.append(Span(base + lead, base + lead + len(stripped)))
+        for base, body in _line_pieces(line.start(), line.group()):
+            cursor = 0
+            for sentence in sent_tokenize(body):
+                sentence = sentence.strip()
+                found = body.find(sentence, cursor) if sentence else -1
+                if found < 0:
+                    continue
+                spans.append(Span(base + found, base + found + len(sentence)))
+                cursor = found + len(sentence)
+            if not spans or spans[-1].end <= base:
+                # The tokenizer lost the piece (rare); keep it whole rather than drop text.
+                stripped = body.strip()
+                if stripped:
+                    lead = len(body) - len(body.lstrip())
+                    spans.append(Span(base + lead, base + lead + len(stripped)))
     return spans
+
+
+def _line_pieces(base: int, body: str) -> list[tuple[int, str]]:
+    """`body` (starting at offset `base`) cut into pieces of at most _MAX_LINE characters, at the
+    last whitespace of each window when there is one, else hard; runs without whitespace longer
+    than _MAX_RUN are cut hard into pieces of _MAX_RUN characters."""
+    pieces: list[tuple[int, str]] = []
+    start, n = 0, len(body)
+    while start < n:
+        limit = start + _MAX_LINE
+        run = _LONG_RUN.search(body, start, limit + _MAX_RUN + 1)
+        if run and run.start() < limit:
+            cut = run.start() if run.start() > start else start + _MAX_RUN
+        elif n > limit:
+            cut = max((m.start() for m in _WORD_BREAK.finditer(body, start + 1, limit)), default=-1)
+            if cut <= start:
+                cut = limit
+        else:
+            cut = n
+        pieces.append((base + start, body[start:cut]))
+        start = cut
+    return pieces
 
 
 def _split_long(span: Span, text: str, max_chars: int) -> list[Span]:

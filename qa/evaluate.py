@@ -62,7 +62,7 @@ class Scores:
 def score(questions: Sequence[GoldQuestion], answers: Sequence[Answer], ks: Sequence[int] = (1, 5, 10)) -> Scores:
     ranks: list[int | None] = []
     abst_a = abst_u = 0
-    for q, a in zip(questions, answers):
+    for q, a in zip(questions, answers, strict=True):
         if not q.answerable:
             abst_u += a.abstained
             continue

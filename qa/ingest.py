@@ -120,7 +120,8 @@ def _read_jsonl(path: Path) -> Iterator[Document | Skipped]:
         if not isinstance(obj, dict) or not isinstance(obj.get("text"), str) or not obj["text"].strip():
             yield Skipped(where, 'needs an object with a non-empty "text"')
             continue
-        doc_id = str(obj.get("id") or f"{path.stem}-{number}")
+        raw_id = obj.get("id")
+        doc_id = f"{path.stem}-{number}" if raw_id is None or raw_id == "" else str(raw_id)
         if doc_id in seen:
             yield Skipped(where, f'repeats id "{doc_id}"')
             continue

@@ -225,8 +225,6 @@ def test_ask_damaged_index_exits_with_a_message(index_dir, capsys):
     assert "damaged" in err and "--rebuild" in err
 
 
-@pytest.mark.xfail(strict=True, reason="an empty vectors.npy raises EOFError, which main() does not turn into a "
-                                       "message: the user gets a traceback")
 def test_ask_index_with_empty_vectors_exits_with_a_message(index_dir, capsys):
     (snapshot_path(index_dir) / "vectors.npy").write_bytes(b"")
     code, out, err = run(capsys, "ask", "ASEAN", "--index", index_dir)

@@ -276,8 +276,6 @@ def test_only_the_latest_history_entry_is_used():
     assert query == "Mỹ cung cấp bao nhiêu liều vaccine? Còn Nhật Bản thì sao?"
 
 
-@pytest.mark.xfail(strict=True, reason="common standalone openings/endings ('Cơn bão', 'Thế giới', '... ra sao?') "
-                                       "fold to the follow-up markers 'con', 'the', 'ra sao'")
 @pytest.mark.parametrize("question", [
     "Cơn bão Yagi gây thiệt hại bao nhiêu cho các tỉnh miền Bắc Việt Nam?",
     "Thế giới phản ứng thế nào với tuyên bố chung của Hội nghị Cấp cao ASEAN - Hoa Kỳ năm 2022?",
@@ -287,8 +285,6 @@ def test_standalone_questions_with_followup_lookalike_words_are_unchanged(questi
     assert contextualize(question, HISTORY) == question
 
 
-@pytest.mark.xfail(strict=True, reason="only the raw previous question is prepended: a follow-up of a follow-up "
-                                       "loses the topic of the conversation")
 def test_second_followup_keeps_the_topic():
     history = ["Mỹ cung cấp bao nhiêu liều vaccine?", "Còn Nhật Bản thì sao?"]
     query = contextualize("Còn Hàn Quốc thì sao?", history)

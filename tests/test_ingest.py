@@ -281,7 +281,6 @@ def test_empty_jsonl_gives_nothing(tmp_path):
     assert read_corpus(path) == ([], [])
 
 
-@pytest.mark.xfail(strict=True, reason='`obj.get("id") or ...` treats the valid id 0 as missing')
 def test_jsonl_id_zero_is_kept(tmp_path):
     path = jsonl(tmp_path / "news.jsonl", [{"id": 0, "text": "Bài số không."}, {"id": 1, "text": "Bài số một."}])
     docs, _ = read_corpus(path)

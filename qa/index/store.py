@@ -94,9 +94,18 @@ def snapshot_path(index_dir: Path) -> Path:
 
 
 def read_manifest(index_dir: Path) -> Manifest:
-    folder = snapshot_path(index_dir)
+    """The live manifest of `index_dir`; or, given a snapshot folder itself, that snapshot's manifest."""
+    path = Path(index_dir)
+    if path.name.startswith("v-") and not (path / CURRENT).exists():
+        folder, index_dir = path, path.parent
+    else:
+        folder = snapshot_path(path)
     try:
         raw = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        if not isinstance(raw, dict):
+            raise IndexLoadError(
+                f"The index manifest in {index_dir} is not a JSON object. {rebuild_hint(index_dir)}"
+            )
         if raw.get("format_version") != FORMAT_VERSION:
             raise IndexLoadError(
                 f"The index in {index_dir} has format version {raw.get('format_version')}, this version of qa "
@@ -111,8 +120,9 @@ def read_manifest(index_dir: Path) -> Manifest:
 
 def load_index(index_dir: Path) -> IndexData:
     index_dir = Path(index_dir)
-    manifest = read_manifest(index_dir)
+    # Resolve CURRENT once: a build swapping snapshots meanwhile cannot mix two of them.
     folder = snapshot_path(index_dir)
+    manifest = read_manifest(folder)
     try:
         articles, hashes = {}, {}
         for row in _read_jsonl(folder / "articles.jsonl"):
@@ -125,20 +135,31 @@ def load_index(index_dir: Path) -> IndexData:
         vectors = np.load(folder / "vectors.npy", allow_pickle=False)
         dense = load_dense(folder / "dense.faiss")
         keywords = KeywordIndex.load(folder / "bm25")
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        counts = (len(chunks), vectors.shape[0] if vectors.ndim == 2 else -1, dense.ntotal, manifest.chunks)
+        consistent = (len(set(counts)) == 1 and len(articles) == manifest.articles
+                      and vectors.ndim == 2 and vectors.shape[1] == manifest.dim)
+    except Exception as exc:  # any failure to read a snapshot means: damaged (EOFError, pickle, faiss...)
         raise IndexLoadError(f"The index in {index_dir} is damaged ({exc}). {rebuild_hint(index_dir)}") from exc
-    counts = (len(chunks), vectors.shape[0] if vectors.ndim == 2 else -1, dense.ntotal, manifest.chunks)
-    if len(set(counts)) != 1 or len(articles) != manifest.articles or vectors.shape[1] != manifest.dim:
+    if not consistent:
         raise IndexLoadError(f"The index in {index_dir} is inconsistent (counts {counts}). {rebuild_hint(index_dir)}")
     return IndexData(manifest, articles, hashes, chunks, vectors, keywords, dense)
 
 
 def save_index(index_dir: Path, data: IndexData) -> Path:
-    """Write a new snapshot and make it current; the previous one stays live until the swap."""
+    """Write a new snapshot and make it current; the previous one stays live until the swap.
+
+    The previous snapshot is kept for one more generation, so a reader that resolved CURRENT
+    just before the swap can still finish loading it; older ones are removed.
+    """
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        previous = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+    except OSError:
+        previous = ""
     tmp = index_dir / f".tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
+    final = pointer = None
     try:
         _write_snapshot(tmp, data)
         final = index_dir / f"v-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
@@ -147,12 +168,27 @@ def save_index(index_dir: Path, data: IndexData) -> Path:
         pointer = index_dir / f".{CURRENT}.{uuid.uuid4().hex[:6]}"
         pointer.write_text(final.name, encoding="utf-8")
         os.replace(pointer, index_dir / CURRENT)
+        pointer = None
         _fsync_dir(index_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if pointer is not None:
+            try:
+                pointer.unlink()
+            except OSError:
+                pass
+        if final is not None and not _is_current(index_dir, final.name):
+            shutil.rmtree(final, ignore_errors=True)
         raise
-    _remove_stale(index_dir, keep=final.name)
+    _remove_stale(index_dir, keep={final.name, previous})
     return final
+
+
+def _is_current(index_dir: Path, name: str) -> bool:
+    try:
+        return (index_dir / CURRENT).read_text(encoding="utf-8").strip() == name
+    except OSError:
+        return False
 
 
 def _write_snapshot(folder: Path, data: IndexData) -> None:
@@ -181,10 +217,17 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _remove_stale(index_dir: Path, keep: str) -> None:
+def _remove_stale(index_dir: Path, keep: set[str]) -> None:
     for child in index_dir.iterdir():
-        if child.name != keep and (child.name.startswith("v-") or child.name.startswith(".tmp-")):
+        if child.name in keep:
+            continue
+        if child.name.startswith(("v-", ".tmp-")):
             shutil.rmtree(child, ignore_errors=True)
+        elif child.name.startswith(f".{CURRENT}."):
+            try:
+                child.unlink()
+            except OSError:
+                pass
 
 
 def _read_jsonl(path: Path) -> Iterator[dict]:
