@@ -46,7 +46,7 @@ class Extract:
     best_cosine: float  # similarity of the best sentence to the question: evidence for abstention
 
 
-def extract_answer(query: str, query_vector: np.ndarray, passages: Sequence[Passage], encoder: Encoder,
+def extract_answer(question: str, query_vector: np.ndarray, passages: Sequence[Passage], encoder: Encoder,
                    params: AnswerParams = AnswerParams()) -> Extract:
     candidates: list[AnswerSentence] = []
     for passage in passages[: params.passages]:
@@ -55,7 +55,9 @@ def extract_answer(query: str, query_vector: np.ndarray, passages: Sequence[Pass
                                              passage.start + span.start, passage.start + span.end))
     if not candidates:
         return Extract((), 0.0)
-    words = content_words(query)
+    # The words of the question as asked: in a follow-up ("Còn Nhật Bản thì sao?") they name what
+    # is new, while the vector also carries the earlier question's topic.
+    words = content_words(question)
     vectors = encoder.encode_passages([c.text for c in candidates])
     cosines = vectors @ query_vector
     scores = cosines + params.lexical_weight * np.array([overlap(words, c.text) for c in candidates])

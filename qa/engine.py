@@ -80,7 +80,7 @@ class Engine:
         passages = tuple(self._passage(rank, hit) for rank, hit in enumerate(hits, 1))
         if not passages:
             return Answer(asked, True, "", ()), None
-        extract = extract_answer(query, vector, passages, self.encoder, self.answer_params)
+        extract = extract_answer(asked, vector, passages, self.encoder, self.answer_params)
         profile = self.retriever.profile(query)
         evidence = Evidence(
             dense=hits[0].dense,
