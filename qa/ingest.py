@@ -5,7 +5,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from .errors import CorpusError
 from .types import Document
@@ -31,7 +31,14 @@ def read_corpus(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[list[Do
         raise CorpusError(f"Corpus not found: {path}. Give a folder of .txt/.md/.html files or a .jsonl file.")
     docs: list[Document] = []
     skipped: list[Skipped] = []
-    entries = _read_jsonl(path) if path.is_file() else _read_folder(path, max_bytes)
+    if path.is_dir():
+        entries = _read_files(path, _walk(path, set()), max_bytes)
+    elif path.suffix.lower() == ".jsonl":
+        entries = _read_jsonl(path)
+    elif path.suffix.lower() in TEXT_SUFFIXES:
+        entries = _read_files(path.parent, [path], max_bytes)  # a single article
+    else:
+        raise CorpusError(f"Cannot read {path} as a corpus: give a folder, a .jsonl file or a .txt/.md/.html file.")
     for entry in entries:
         (docs if isinstance(entry, Document) else skipped).append(entry)
     for s in skipped:
@@ -39,9 +46,8 @@ def read_corpus(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[list[Do
     return docs, skipped
 
 
-def _read_folder(root: Path, max_bytes: int) -> Iterator[Document | Skipped]:
-    seen_dirs: set[Path] = set()
-    for file in _walk(root, seen_dirs):
+def _read_files(root: Path, files: Iterable[Path], max_bytes: int) -> Iterator[Document | Skipped]:
+    for file in files:
         fmt = TEXT_SUFFIXES.get(file.suffix.lower())
         if fmt is None:
             continue

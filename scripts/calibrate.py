@@ -44,16 +44,20 @@ def as_unanswerable(qs: list[GoldQuestion]) -> list[GoldQuestion]:
     return [replace(q, evidence=(), gold_ids=(), kind="unanswerable") for q in qs]
 
 
+def dev_engines(work: Path) -> tuple[Engine, Engine]:
+    """Engines on the seed corpus and on the XQuAD-vi passages, sharing one default encoder."""
+    encoder = load_encoder(None)
+    build_index(ROOT / "corpus", work / "seed", encoder=encoder)
+    build_index(SHARED / "xquad_vi" / "passages.jsonl", work / "xquad", encoder=encoder)
+    return Engine.open(work / "seed", encoder=encoder), Engine.open(work / "xquad", encoder=encoder)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--work", type=Path, default=ROOT / ".cache" / "eval")
     parser.add_argument("--skip-sweep", action="store_true", help="only fit the abstention model")
     args = parser.parse_args()
-    encoder = load_encoder(None)
-    build_index(ROOT / "corpus", args.work / "seed", encoder=encoder)
-    build_index(SHARED / "xquad_vi" / "passages.jsonl", args.work / "xquad", encoder=encoder)
-    seed = Engine.open(args.work / "seed", encoder=encoder)
-    xquad = Engine.open(args.work / "xquad", encoder=encoder)
+    seed, xquad = dev_engines(args.work)
 
     seed_dev = load_questions(SHARED / "seed_dev.jsonl") + load_questions(ROOT / "eval" / "dev_extra.jsonl")
     x_tune, x_held = xquad_questions()

@@ -14,9 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from calibrate import SHARED, as_unanswerable, unaccented, xquad_questions  # noqa: E402
-from qa.build import build_index  # noqa: E402
-from qa.embed.encoder import load_encoder  # noqa: E402
+from calibrate import SHARED, as_unanswerable, dev_engines, unaccented, xquad_questions  # noqa: E402
 from qa.engine import Engine  # noqa: E402
 from qa.evaluate import load_questions, score  # noqa: E402
 
@@ -35,11 +33,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--work", type=Path, default=ROOT / ".cache" / "eval")
     args = parser.parse_args()
-    encoder = load_encoder(None)
-    build_index(ROOT / "corpus", args.work / "seed", encoder=encoder)
-    build_index(SHARED / "xquad_vi" / "passages.jsonl", args.work / "xquad", encoder=encoder)
-    seed = Engine.open(args.work / "seed", encoder=encoder)
-    xquad = Engine.open(args.work / "xquad", encoder=encoder)
+    seed, xquad = dev_engines(args.work)
     seed_dev = load_questions(SHARED / "seed_dev.jsonl")
     extra = load_questions(ROOT / "eval" / "dev_extra.jsonl")
     _, held = xquad_questions()

@@ -285,3 +285,17 @@ def test_jsonl_id_zero_is_kept(tmp_path):
     path = jsonl(tmp_path / "news.jsonl", [{"id": 0, "text": "Bài số không."}, {"id": 1, "text": "Bài số một."}])
     docs, _ = read_corpus(path)
     assert [d.doc_id for d in docs] == ["0", "1"]
+
+
+def test_a_single_article_file_is_a_corpus_of_one(tmp_path):
+    article = tmp_path / "bai.txt"
+    article.write_text("Tiêu đề\n\nNội dung bài viết về ASEAN.", encoding="utf-8")
+    docs, skipped = read_corpus(article)
+    assert [d.doc_id for d in docs] == ["bai.txt"] and docs[0].fmt == "txt" and not skipped
+
+
+def test_an_unsupported_single_file_is_refused(tmp_path):
+    other = tmp_path / "bai.pdf"
+    other.write_bytes(b"%PDF-1.4")
+    with pytest.raises(CorpusError, match="folder"):
+        read_corpus(other)
