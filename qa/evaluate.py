@@ -5,7 +5,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 from .normalize import normalize_query
 from .types import Answer, Passage
@@ -80,6 +80,3 @@ def score(questions: Sequence[GoldQuestion], answers: Sequence[Answer], ks: Sequ
         abstain_unanswerable=abst_u / n_u if n_u else 0.0,
     )
 
-
-def run(ask: Callable[[GoldQuestion], Answer], questions: Sequence[GoldQuestion]) -> list[Answer]:
-    return [ask(q) for q in questions]

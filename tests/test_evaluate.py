@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.evaluate import GoldQuestion, load_questions, run, score
+from qa.evaluate import GoldQuestion, load_questions, score
 from qa.types import Answer, Passage
 
 
@@ -161,17 +161,6 @@ def test_score_with_no_answerable_or_no_unanswerable_questions():
     empty = score([], [])
     assert (empty.answerable, empty.unanswerable, empty.mrr) == (0, 0, 0.0)
 
-
-def test_run_asks_every_question_in_order():
-    qs = [GoldQuestion(str(i), f"câu {i}", "exact", evidence=("x",)) for i in range(3)]
-    seen = []
-
-    def ask(q):
-        seen.append(q.qid)
-        return answer([])
-
-    assert len(run(ask, qs)) == 3
-    assert seen == ["0", "1", "2"]
 
 
 def test_score_rejects_mismatched_lengths():
