@@ -23,7 +23,7 @@ from typing import Iterable, Sequence
 
 from .answer import STOPWORDS
 from .normalize import fold_diacritics, normalize_query
-from .tokens import syllables
+from .tokens import SYLLABLE, syllables
 from .types import Answer, AnswerSentence, Passage
 
 FOCUS_CLASS = "qa-focus"
@@ -32,8 +32,6 @@ TERM_CLASS = "qa-term"
 
 Span = tuple[int, int]
 
-# The same word pattern as `qa.tokens.syllables`, with positions.
-_WORD = re.compile(r"[^\W_]+")
 # Follow-up openers ("Còn Nhật Bản thì sao?") carry no topic; neither do they deserve a mark.
 _SKIP = STOPWORDS | {"con", "vay", "the", "ra", "nhu", "thi", "sao"}
 # Marked words separated only by these join into one mark: "Nhật Bản", "ASEAN-Nhật Bản".
@@ -84,7 +82,7 @@ def term_spans(text: str, terms: Iterable[str]) -> list[Span]:
         return []
     matches = _matcher(terms)
     spans: list[Span] = []
-    for m in _WORD.finditer(text):
+    for m in SYLLABLE.finditer(text):
         if not matches(m.group()):
             continue
         if spans and _JOINABLE_GAP.fullmatch(text, spans[-1][1], m.start()):

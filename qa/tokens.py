@@ -10,13 +10,14 @@ import re
 
 from .normalize import fold_diacritics
 
-_SYLLABLE = re.compile(r"[^\W_]+")
+# Runs of word characters: Vietnamese syllables, English words, numbers.
+SYLLABLE = re.compile(r"[^\W_]+")
 FOLD_MARK = "~"
 
 
 def syllables(text: str) -> list[str]:
     """Lower-cased word characters runs; the text must already be normalized."""
-    return _SYLLABLE.findall(text.lower())
+    return SYLLABLE.findall(text.lower())
 
 
 def folded(text: str) -> list[str]:

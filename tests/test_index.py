@@ -543,17 +543,17 @@ def test_old_snapshot_is_removed_after_a_successful_build(built, fake_encoder):
 def test_reader_during_a_swap_gets_one_consistent_snapshot(built, fake_encoder, monkeypatch):
     corpus, index_dir, first = built
     change_one_article(corpus)
-    real_read_manifest = store.read_manifest
+    real_snapshot_manifest = store._snapshot_manifest
     swapped = []
 
-    def read_manifest_then_swap(folder):
-        manifest = real_read_manifest(folder)
+    def read_manifest_then_swap(folder, index_dir):
+        manifest = real_snapshot_manifest(folder, index_dir)
         if not swapped:
             swapped.append(True)
             build_index(corpus, index_dir, encoder=fake_encoder)  # another process updates the index
         return manifest
 
-    monkeypatch.setattr(store, "read_manifest", read_manifest_then_swap)
+    monkeypatch.setattr(store, "_snapshot_manifest", read_manifest_then_swap)
     data = load_index(index_dir)
     assert data.manifest.articles == len(data.articles)
 

@@ -94,12 +94,11 @@ def snapshot_path(index_dir: Path) -> Path:
 
 
 def read_manifest(index_dir: Path) -> Manifest:
-    """The live manifest of `index_dir`; or, given a snapshot folder itself, that snapshot's manifest."""
-    path = Path(index_dir)
-    if path.name.startswith("v-") and not (path / CURRENT).exists():
-        folder, index_dir = path, path.parent
-    else:
-        folder = snapshot_path(path)
+    """The manifest of the live snapshot of `index_dir`."""
+    return _snapshot_manifest(snapshot_path(index_dir), Path(index_dir))
+
+
+def _snapshot_manifest(folder: Path, index_dir: Path) -> Manifest:
     try:
         raw = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         if not isinstance(raw, dict):
@@ -122,7 +121,7 @@ def load_index(index_dir: Path) -> IndexData:
     index_dir = Path(index_dir)
     # Resolve CURRENT once: a build swapping snapshots meanwhile cannot mix two of them.
     folder = snapshot_path(index_dir)
-    manifest = read_manifest(folder)
+    manifest = _snapshot_manifest(folder, index_dir)
     try:
         articles, hashes = {}, {}
         for row in _read_jsonl(folder / "articles.jsonl"):
@@ -153,10 +152,7 @@ def save_index(index_dir: Path, data: IndexData) -> Path:
     """
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        previous = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
-    except OSError:
-        previous = ""
+    previous = _live_name(index_dir)
     tmp = index_dir / f".tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     final = pointer = None
@@ -177,18 +173,19 @@ def save_index(index_dir: Path, data: IndexData) -> Path:
                 pointer.unlink()
             except OSError:
                 pass
-        if final is not None and not _is_current(index_dir, final.name):
+        if final is not None and _live_name(index_dir) != final.name:
             shutil.rmtree(final, ignore_errors=True)
         raise
     _remove_stale(index_dir, keep={final.name, previous})
     return final
 
 
-def _is_current(index_dir: Path, name: str) -> bool:
+def _live_name(index_dir: Path) -> str:
+    """The snapshot CURRENT names, or "" when there is none yet (or it cannot be read)."""
     try:
-        return (index_dir / CURRENT).read_text(encoding="utf-8").strip() == name
+        return (index_dir / CURRENT).read_text(encoding="utf-8").strip()
     except OSError:
-        return False
+        return ""
 
 
 def _write_snapshot(folder: Path, data: IndexData) -> None:
