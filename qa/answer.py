@@ -6,8 +6,6 @@ from typing import Sequence
 
 import numpy as np
 
-from .chunk import sentence_spans
-from .embed.encoder import Encoder
 from .normalize import fold_diacritics
 from .tokens import syllables
 from .types import AnswerSentence, Passage
@@ -46,20 +44,24 @@ class Extract:
     best_cosine: float  # similarity of the best sentence to the question: evidence for abstention
 
 
-def extract_answer(question: str, query_vector: np.ndarray, passages: Sequence[Passage], encoder: Encoder,
+def extract_answer(question: str, query_vector: np.ndarray, passages: Sequence[Passage],
+                   sentences: Sequence[tuple[Sequence[tuple[int, int]], np.ndarray]],
                    params: AnswerParams = AnswerParams()) -> Extract:
+    """Pick answer sentences; `sentences[i]` holds passage i's sentence spans (offsets into its
+    text) and their vectors, made when the passage was indexed."""
     candidates: list[AnswerSentence] = []
-    for passage in passages[: params.passages]:
-        for span in sentence_spans(passage.text):
-            candidates.append(AnswerSentence(passage.text[span.start:span.end], passage.rank,
-                                             passage.start + span.start, passage.start + span.end))
+    vectors: list[np.ndarray] = []
+    for passage, (spans, span_vectors) in zip(passages[: params.passages], sentences):
+        for start, end in spans:
+            candidates.append(AnswerSentence(passage.text[start:end], passage.rank,
+                                             passage.start + start, passage.start + end))
+        vectors.append(span_vectors)
     if not candidates:
         return Extract((), 0.0)
     # The words of the question as asked: in a follow-up ("Còn Nhật Bản thì sao?") they name what
     # is new, while the vector also carries the earlier question's topic.
     words = content_words(question)
-    vectors = encoder.encode_passages([c.text for c in candidates])
-    cosines = vectors @ query_vector
+    cosines = np.concatenate(vectors) @ query_vector
     scores = cosines + params.lexical_weight * np.array([overlap(words, c.text) for c in candidates])
     order = np.argsort(-scores, kind="stable")
     best = scores[order[0]]

@@ -5,7 +5,7 @@ import hashlib
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -17,9 +17,10 @@ from .clean import clean_document
 from .embed.encoder import DEFAULT_MODEL, Encoder, load_encoder, resolve_model
 from .errors import CorpusError, IndexLoadError
 from .index.keywords import KeywordIndex
-from .index.store import IndexData, Manifest, StoredChunk, has_index, load_index, save_index, writer_lock
+from .index.store import (SENTENCE_DTYPE, IndexData, Manifest, StoredChunk, has_index, load_index, save_index,
+                          writer_lock)
 from .ingest import DEFAULT_MAX_BYTES, Skipped, read_corpus
-from .types import Article, Chunk
+from .types import Article, Chunk, Document
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,9 @@ class IndexParams:
     # Lower than the usual 1.5/0.75: passages are short and one mention of a rare name should count.
     bm25_k1: float = 0.9
     bm25_b: float = 0.4
+    # Bump when cleaning or chunking changes what they make of the same file: unchanged files
+    # are otherwise taken from the previous index as they were cleaned and chunked then.
+    text_pipeline: int = 1
 
 
 @dataclass(frozen=True)
@@ -54,12 +58,31 @@ def embedding_text(article: Article, chunk: Chunk, params: IndexParams) -> str:
     return f"{article.title}\n{chunk.text}" if params.embed_title and article.title else chunk.text
 
 
+def _embedding_key(text: str, chunk: Chunk) -> str:
+    """What a chunk's vectors depend on: the embedded text and where its sentences lie."""
+    return _hash(text + "\0" + json.dumps(chunk.sentences))
+
+
 def _hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 def _article_hash(article: Article) -> str:
     return _hash(json.dumps(asdict(article), ensure_ascii=False, sort_keys=True))
+
+
+def _document_hash(doc: Document) -> str:
+    return _hash(json.dumps(asdict(doc), ensure_ascii=False, sort_keys=True))
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """One article ready for the index: cleaned and chunked now, or taken as it was."""
+
+    article: Article
+    article_hash: str
+    chunks: list[Chunk]  # chunk ids are renumbered when the index is assembled
+    keys: list[str]  # embedding key of each chunk
 
 
 def build_index(
@@ -80,16 +103,6 @@ def build_index(
         docs, skipped = read_corpus(Path(corpus), max_bytes=max_bytes)
         if not docs:
             raise CorpusError(f"No readable articles in {corpus}: nothing to index (the existing index is kept).")
-        articles = {}
-        for doc in docs:
-            article = clean_document(doc)
-            if article.text.strip():
-                articles[article.doc_id] = article
-            else:
-                skipped.append(Skipped(doc.doc_id, "has no article text after cleaning"))
-        hashes = {doc_id: _article_hash(a) for doc_id, a in articles.items()}
-        fingerprint = _hash("".join(f"{d}\0{h}\n" for d, h in sorted(hashes.items())))
-
         if encoder is not None:
             model_spec, model_id = model or encoder.model_id, encoder.model_id
         else:
@@ -98,8 +111,21 @@ def build_index(
         params_dict = asdict(params)
         if previous and (previous.manifest.model_id != model_id or previous.manifest.params != params_dict):
             previous = None  # vectors of another model or chunking: nothing to reuse
+
+        kept = _unchanged_articles(previous, docs)
+        prepared: dict[str, _Prepared] = {}
+        source_hashes: dict[str, str] = {}
+        for doc in docs:
+            ready = kept.get(doc.doc_id) or _prepare(doc, params)
+            if ready is None:
+                skipped.append(Skipped(doc.doc_id, "has no article text after cleaning"))
+                continue
+            prepared[doc.doc_id] = ready
+            source_hashes[doc.doc_id] = _document_hash(doc)
+        hashes = {doc_id: p.article_hash for doc_id, p in prepared.items()}
+        fingerprint = _hash("".join(f"{d}\0{h}\n" for d, h in sorted(hashes.items())))
         if previous and previous.manifest.corpus_fingerprint == fingerprint:
-            return BuildReport(len(articles), previous.manifest.chunks, 0, 0, 0, 0, previous.manifest.chunks,
+            return BuildReport(len(prepared), previous.manifest.chunks, 0, 0, 0, 0, previous.manifest.chunks,
                                tuple(skipped), time.perf_counter() - started, up_to_date=True)
         if encoder is None:
             encoder = load_encoder(model_spec)
@@ -109,19 +135,23 @@ def build_index(
         removed = sum(1 for d in old_hashes if d not in hashes)
 
         chunks: list[Chunk] = []
-        texts: list[str] = []
-        for article in articles.values():
-            for chunk in chunk_article(article, params.chunking, first_id=len(chunks)):
-                chunks.append(chunk)
-                texts.append(embedding_text(article, chunk, params))
-        text_hashes = [_hash(t) for t in texts]
-
+        text_hashes: list[str] = []
         known = _vectors_by_hash(previous) if previous else {}
-        todo = {h: t for h, t in zip(text_hashes, texts) if h not in known}  # identical texts embedded once
-        new_vectors = _embed(encoder, list(todo.values()), progress)
-        known.update(zip(todo.keys(), new_vectors))
-        vectors = (np.stack([known[h] for h in text_hashes]) if chunks
+        todo: dict[str, tuple[str, tuple[tuple[int, int], ...]]] = {}
+        for ready in prepared.values():
+            for chunk, key in zip(ready.chunks, ready.keys):
+                chunks.append(replace(chunk, chunk_id=len(chunks)))
+                text_hashes.append(key)
+                if key not in known and key not in todo:  # identical texts are embedded once
+                    text = embedding_text(ready.article, chunk, params)
+                    shift = len(text) - len(chunk.text)  # the title embedded before the chunk
+                    todo[key] = (text, tuple((s + shift, e + shift) for s, e in chunk.sentences))
+        known.update(zip(todo.keys(), _embed(encoder, list(todo.values()), progress)))
+        vectors = (np.stack([known[h][0] for h in text_hashes]) if chunks
                    else np.zeros((0, encoder.dim), dtype=np.float32)).astype(np.float32)
+        sentence_vectors = (np.concatenate([known[h][1] for h in text_hashes]) if chunks
+                            else np.zeros((0, encoder.dim))).astype(SENTENCE_DTYPE)
+        articles = {doc_id: p.article for doc_id, p in prepared.items()}
 
         manifest = Manifest(
             model_id=encoder.model_id,
@@ -137,8 +167,10 @@ def build_index(
             manifest=manifest,
             articles=articles,
             article_hashes=hashes,
+            source_hashes=source_hashes,
             chunks=[StoredChunk(c, h) for c, h in zip(chunks, text_hashes)],
             vectors=vectors,
+            sentence_vectors=sentence_vectors,
             keywords=KeywordIndex.build([f"{articles[c.doc_id].title}\n{c.text}" for c in chunks],
                                         k1=params.bm25_k1, b=params.bm25_b),
         )
@@ -146,6 +178,32 @@ def build_index(
     reused = sum(1 for h in text_hashes if h not in todo)
     return BuildReport(len(articles), len(chunks), added, changed, removed, len(todo), reused,
                        tuple(skipped), time.perf_counter() - started, up_to_date=False)
+
+
+def _prepare(doc: Document, params: IndexParams) -> _Prepared | None:
+    article = clean_document(doc)
+    if not article.text.strip():
+        return None
+    chunks = chunk_article(article, params.chunking)
+    keys = [_embedding_key(embedding_text(article, c, params), c) for c in chunks]
+    return _Prepared(article, _article_hash(article), chunks, keys)
+
+
+def _unchanged_articles(previous: IndexData | None, docs: list[Document]) -> dict[str, _Prepared]:
+    """Articles whose source is byte-for-byte what the previous index read: they are taken as
+    cleaned and chunked then, so adding one article to a large corpus does not redo the rest."""
+    if previous is None:
+        return {}
+    by_doc: dict[str, list[StoredChunk]] = {}
+    for stored in previous.chunks:
+        by_doc.setdefault(stored.chunk.doc_id, []).append(stored)
+    kept = {}
+    for doc in docs:
+        if previous.source_hashes.get(doc.doc_id) == _document_hash(doc):
+            stored = by_doc.get(doc.doc_id, [])
+            kept[doc.doc_id] = _Prepared(previous.articles[doc.doc_id], previous.article_hashes[doc.doc_id],
+                                         [s.chunk for s in stored], [s.text_hash for s in stored])
+    return kept
 
 
 def _previous(index_dir: Path) -> IndexData | None:
@@ -158,20 +216,24 @@ def _previous(index_dir: Path) -> IndexData | None:
         return None
 
 
-def _vectors_by_hash(data: IndexData) -> dict[str, np.ndarray]:
-    return {stored.text_hash: data.vectors[i] for i, stored in enumerate(data.chunks)}
+def _vectors_by_hash(data: IndexData) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    return {stored.text_hash: (data.vectors[i], data.sentences_of(i)) for i, stored in enumerate(data.chunks)}
 
 
-def _embed(encoder: Encoder, texts: list[str], progress: Progress | None, batch: int = 64) -> list[np.ndarray]:
+def _embed(encoder: Encoder, items: list[tuple[str, tuple[tuple[int, int], ...]]], progress: Progress | None,
+           batch: int = 64) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(passage vector, sentence vectors) for each (text, sentence spans)."""
     # Longest first, in batches of similar length: padding is wasted work.
-    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-    out: list[np.ndarray] = [np.empty(0)] * len(texts)
+    order = sorted(range(len(items)), key=lambda i: -len(items[i][0]))
+    out: list[tuple[np.ndarray, np.ndarray]] = [(np.empty(0), np.empty(0))] * len(items)
     if progress:
-        progress(0, len(texts))
+        progress(0, len(items))
     for start in range(0, len(order), batch):
         ids = order[start:start + batch]
-        for i, vector in zip(ids, encoder.encode_passages([texts[i] for i in ids])):
-            out[i] = vector
+        passages, sentences = encoder.encode_passages_and_spans([items[i][0] for i in ids],
+                                                                [items[i][1] for i in ids])
+        for i, vector, sentence_vectors in zip(ids, passages, sentences):
+            out[i] = (vector, sentence_vectors)
         if progress:
-            progress(min(start + batch, len(texts)), len(texts))
+            progress(min(start + batch, len(items)), len(items))
     return out

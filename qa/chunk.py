@@ -122,7 +122,8 @@ def chunk_article(article: Article, params: ChunkParams = ChunkParams(), first_i
 
     return [
         Chunk(chunk_id=first_id + i, doc_id=article.doc_id, start=g[0].start, end=g[-1].end,
-              text=text[g[0].start:g[-1].end])
+              text=text[g[0].start:g[-1].end],
+              sentences=tuple((s.start - g[0].start, s.end - g[0].start) for s in g))
         for i, g in enumerate(groups)
     ]
 

@@ -80,7 +80,9 @@ class Engine:
         passages = tuple(self._passage(rank, hit) for rank, hit in enumerate(hits, 1))
         if not passages:
             return Answer(asked, True, "", ()), None
-        extract = extract_answer(asked, vector, passages, self.encoder, self.answer_params)
+        sentences = [(self.data.chunks[h.chunk_index].chunk.sentences, self.data.sentences_of(h.chunk_index))
+                     for h in hits[: self.answer_params.passages]]
+        extract = extract_answer(asked, vector, passages, sentences, self.answer_params)
         profile = self.retriever.profile(query)
         evidence = Evidence(
             dense=hits[0].dense,

@@ -7,6 +7,7 @@ twin so that unaccented queries ("my cung cap") meet accented text ("Mỹ cung c
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .normalize import fold_diacritics
 
@@ -20,8 +21,12 @@ def syllables(text: str) -> list[str]:
     return SYLLABLE.findall(text.lower())
 
 
+# A language has few distinct syllables: folding each once makes tokenizing a corpus several times faster.
+_fold = lru_cache(maxsize=1 << 17)(fold_diacritics)
+
+
 def folded(text: str) -> list[str]:
-    return [fold_diacritics(s) for s in syllables(text)]
+    return [_fold(s) for s in syllables(text)]
 
 
 def bm25_tokens(text: str) -> list[str]:
@@ -31,7 +36,7 @@ def bm25_tokens(text: str) -> list[str]:
     without needing a word segmenter.
     """
     syls = syllables(text)
-    folds = [fold_diacritics(s) for s in syls]
+    folds = [_fold(s) for s in syls]
     out: list[str] = []
     for syl, fold in zip(syls, folds):
         out.append(syl)

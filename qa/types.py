@@ -39,6 +39,8 @@ class Chunk:
     start: int
     end: int
     text: str
+    # The passage's sentences as (start, end) offsets into `text`: the candidate answer sentences.
+    sentences: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,13 @@ class FakeEncoder:
         self.calls.append(len(texts))
         return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
 
+    def encode_passages_and_spans(self, texts, spans):
+        """Each span is embedded as a text of its own: deterministic, and close to what pooling gives."""
+        passages = self.encode_passages(texts)
+        pooled = [np.stack([self._vector(text[s:e]) for s, e in text_spans]) if text_spans
+                  else np.zeros((0, self.dim), np.float32) for text, text_spans in zip(texts, spans)]
+        return passages, pooled
+
 
 @pytest.fixture
 def fake_encoder() -> FakeEncoder:

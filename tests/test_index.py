@@ -35,13 +35,13 @@ Hai bên cũng nhất trí đẩy mạnh trao đổi chuyên gia và đào tạo
 def recorder(encoder: FakeEncoder) -> list[str]:
     """The texts the encoder is asked to embed as passages, in order."""
     texts: list[str] = []
-    original = encoder.encode_passages
+    original = encoder.encode_passages_and_spans
 
-    def encode_passages(batch):
+    def encode_passages_and_spans(batch, spans):
         texts.extend(batch)
-        return original(batch)
+        return original(batch, spans)
 
-    encoder.encode_passages = encode_passages
+    encoder.encode_passages_and_spans = encode_passages_and_spans
     return texts
 
 
@@ -91,7 +91,7 @@ def test_first_build_report_and_manifest(built, fake_encoder):
     assert m.dim == 64
     assert m.params == asdict(IndexParams())
     assert m.params["chunking"] == {"max_chars": 800, "overlap_chars": 200, "min_chars": 300}
-    assert m.format_version == FORMAT_VERSION == 1
+    assert m.format_version == FORMAT_VERSION == 2
     assert (m.articles, m.chunks) == (5, report.chunks)
     assert len(m.corpus_fingerprint) == 32 and int(m.corpus_fingerprint, 16) >= 0
     assert m.created
@@ -125,6 +125,32 @@ def test_vectors_embed_the_title_with_the_chunk(built):
     title = data.articles[stored.chunk.doc_id].title
     expected = enc.encode_passages([f"{title}\n{stored.chunk.text}"])[0]
     assert np.allclose(data.vectors[0], expected, atol=1e-6)
+
+
+def test_every_chunk_stores_its_sentences_and_their_vectors(built):
+    _, index_dir, _ = built
+    data = load_index(index_dir)
+    enc = FakeEncoder()
+    assert data.sentence_vectors.shape == (sum(len(s.chunk.sentences) for s in data.chunks), 64)
+    for i, stored in enumerate(data.chunks):
+        chunk = stored.chunk
+        assert chunk.sentences and chunk.sentences[0][0] == 0 and chunk.sentences[-1][1] == len(chunk.text)
+        texts = [chunk.text[s:e] for s, e in chunk.sentences]
+        assert all(t == t.strip() and t for t in texts)
+        # Spans are the embedded text's, shifted past the title: each vector is its own sentence's.
+        assert np.allclose(data.sentences_of(i), enc.encode_passages(texts), atol=2e-3)
+
+
+def test_sentence_vectors_are_reused_with_their_chunk(built, fake_encoder):
+    corpus, index_dir, _ = built
+    before = load_index(index_dir)
+    (corpus / "extra.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    build_index(corpus, index_dir, encoder=fake_encoder)
+    after = load_index(index_dir)
+    old = {s.text_hash: before.sentences_of(i) for i, s in enumerate(before.chunks)}
+    for i, stored in enumerate(after.chunks):
+        if stored.text_hash in old:
+            assert np.array_equal(after.sentences_of(i), old[stored.text_hash])
 
 
 def test_fingerprint_does_not_depend_on_file_order_or_location(built, tmp_path, fake_encoder):
@@ -208,6 +234,29 @@ def test_added_file_is_embedded_and_searchable(built, fake_encoder):
     best = int(np.argmax(scores))
     assert data.chunks[best].chunk.doc_id == "moi/005_han_quoc.txt"
 
+
+
+def test_only_new_or_changed_files_are_cleaned_again(built, fake_encoder, monkeypatch):
+    corpus, index_dir, _ = built
+    before = load_index(index_dir)
+    (corpus / "005_han_quoc.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    first = corpus / SEED_IDS[0]
+    first.write_text(first.read_text(encoding="utf-8") + "\nMột câu mới được thêm vào cuối bài.\n", encoding="utf-8")
+    from qa import build
+
+    cleaned = []
+    original = build.clean_document
+    monkeypatch.setattr(build, "clean_document", lambda doc: cleaned.append(doc.doc_id) or original(doc))
+    build_index(corpus, index_dir, encoder=fake_encoder)
+    assert sorted(cleaned) == sorted([SEED_IDS[0], "005_han_quoc.txt"])
+    after = load_index(index_dir)
+    # Articles taken over keep their chunks, renumbered in corpus order.
+    assert [s.chunk.chunk_id for s in after.chunks] == list(range(len(after.chunks)))
+    for doc_id in SEED_IDS[1:]:
+        assert after.articles[doc_id] == before.articles[doc_id]
+        old = [(s.chunk.text, s.chunk.sentences, s.text_hash) for s in before.chunks if s.chunk.doc_id == doc_id]
+        new = [(s.chunk.text, s.chunk.sentences, s.text_hash) for s in after.chunks if s.chunk.doc_id == doc_id]
+        assert new == old
 
 def test_deleted_file_is_removed_from_the_index(built, fake_encoder):
     corpus, index_dir, first = built

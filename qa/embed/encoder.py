@@ -30,6 +30,11 @@ class Encoder(Protocol):
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray: ...
 
+    def encode_passages_and_spans(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+                                  ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors, plus one vector per (start, end) character span of each text."""
+        ...
+
 
 @dataclass(frozen=True)
 class ModelRef:
@@ -102,6 +107,51 @@ class SentenceTransformerEncoder:
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, self._prompts["passage"])
+
+    def encode_passages_and_spans(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+                                  ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Span vectors come from the passage's own forward pass: the token embeddings inside each
+        span, mean-pooled and normalized. Answer sentences then cost nothing at question time and
+        nothing more to index (on the seed questions they pick the answer as often as sentences
+        encoded on their own)."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32), []
+        prompt = self._prompts["passage"]
+        with self._lock:
+            outputs = self._model.encode(list(texts), prompt=prompt or None, batch_size=self._batch_size,
+                                         output_value=None, show_progress_bar=False)
+        passages = np.zeros((len(texts), self.dim), dtype=np.float32)
+        pooled: list[np.ndarray] = []
+        for i, (text, text_spans, out) in enumerate(zip(texts, spans, outputs)):
+            passage = out["sentence_embedding"].float().numpy()
+            passages[i] = passage / max(float(np.linalg.norm(passage)), 1e-12)
+            pooled.append(self._pool_spans(prompt + text, len(prompt), text_spans, out, passages[i]))
+        return passages, pooled
+
+    def _pool_spans(self, full: str, base: int, spans: Sequence[tuple[int, int]], out: dict,
+                    fallback: np.ndarray) -> np.ndarray:
+        if not spans:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        mask = out["attention_mask"].bool()
+        ids = out["input_ids"][mask].tolist()
+        tokens = out["token_embeddings"][mask].float().numpy()
+        encoded = self._model.tokenizer(full, truncation=True, max_length=len(ids), return_offsets_mapping=True)
+        if encoded["input_ids"] != ids:
+            # Not the tokenization the model ran on (a tokenizer that rewrites its input differently
+            # when asked for offsets): encode the spans as texts of their own instead.
+            return self._encode([full[base + s:base + e] for s, e in spans], self._prompts["passage"])
+        offsets = np.asarray(encoded["offset_mapping"], dtype=np.int64).reshape(-1, 2)
+        starts, ends = offsets[:, 0], offsets[:, 1]
+        bounds = np.asarray(spans, dtype=np.int64) + base
+        inside = ((starts[None, :] < bounds[:, 1:2]) & (ends[None, :] > bounds[:, 0:1])
+                  & (ends > starts)[None, :]).astype(np.float32)
+        counts = inside.sum(axis=1, keepdims=True)
+        vectors = inside @ tokens / np.maximum(counts, 1.0)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        vectors = vectors / np.maximum(norms, 1e-12)
+        # A span cut off by the model's length limit has no tokens: it stands in with its passage.
+        vectors[counts[:, 0] == 0] = fallback
+        return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
 def load_encoder(spec: str | None) -> Encoder:

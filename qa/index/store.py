@@ -3,7 +3,8 @@
 Layout of an index folder (default `embeddings/`):
     CURRENT             name of the live snapshot, replaced atomically
     .lock               held by the one `qa index` writing here
-    v-<time>-<id>/      manifest.json, articles.jsonl, chunks.jsonl, vectors.npy, dense.faiss, bm25/
+    v-<time>-<id>/      manifest.json, articles.jsonl, chunks.jsonl, vectors.npy, sentences.npy,
+                        dense.faiss, bm25/
 A build writes a new snapshot beside the live one and only then repoints CURRENT, so a
 reader (or a build killed at any moment) always finds a complete index.
 """
@@ -27,8 +28,10 @@ from ..types import Article, Chunk
 from .dense import build_dense, load_dense, save_dense
 from .keywords import KeywordIndex
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: chunks carry sentence spans, sentences.npy holds their vectors
 CURRENT = "CURRENT"
+# Sentence vectors only rank a passage's sentences against the question: half precision is plenty.
+SENTENCE_DTYPE = np.float16
 
 
 class IndexBusyError(QAError):
@@ -62,11 +65,22 @@ class IndexData:
 
     manifest: Manifest
     articles: dict[str, Article]
-    article_hashes: dict[str, str]
+    article_hashes: dict[str, str]  # of the cleaned article
+    source_hashes: dict[str, str]  # of the document it was cleaned from
     chunks: list[StoredChunk]
     vectors: np.ndarray
+    sentence_vectors: np.ndarray  # one row per sentence of each chunk, in chunk order
     keywords: KeywordIndex
     dense: object = None  # faiss.Index; built on save when absent
+
+    def __post_init__(self):
+        counts = [len(stored.chunk.sentences) for stored in self.chunks]
+        self._sentence_starts = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
+
+    def sentences_of(self, chunk_index: int) -> np.ndarray:
+        """The vectors of the sentences of chunk `chunk_index`, as float32."""
+        start, end = self._sentence_starts[chunk_index], self._sentence_starts[chunk_index + 1]
+        return np.asarray(self.sentence_vectors[start:end], dtype=np.float32)
 
 
 def rebuild_hint(index_dir: Path) -> str:
@@ -123,25 +137,30 @@ def load_index(index_dir: Path) -> IndexData:
     folder = snapshot_path(index_dir)
     manifest = _snapshot_manifest(folder, index_dir)
     try:
-        articles, hashes = {}, {}
+        articles, hashes, sources = {}, {}, {}
         for row in _read_jsonl(folder / "articles.jsonl"):
             hashes[row["doc_id"]] = row.pop("hash")
+            sources[row["doc_id"]] = row.pop("source_hash")
             articles[row["doc_id"]] = Article(**row)
         chunks = [
-            StoredChunk(Chunk(**{k: row[k] for k in ("chunk_id", "doc_id", "start", "end", "text")}), row["hash"])
+            StoredChunk(Chunk(**{k: row[k] for k in ("chunk_id", "doc_id", "start", "end", "text")},
+                              sentences=tuple((int(s), int(e)) for s, e in row["sentences"])), row["hash"])
             for row in _read_jsonl(folder / "chunks.jsonl")
         ]
-        vectors = np.load(folder / "vectors.npy", allow_pickle=False)
+        # Memory-mapped: a process holds only the pages its questions touch.
+        vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
+        sentence_vectors = np.load(folder / "sentences.npy", mmap_mode="r", allow_pickle=False)
         dense = load_dense(folder / "dense.faiss")
         keywords = KeywordIndex.load(folder / "bm25")
         counts = (len(chunks), vectors.shape[0] if vectors.ndim == 2 else -1, dense.ntotal, manifest.chunks)
         consistent = (len(set(counts)) == 1 and len(articles) == manifest.articles
-                      and vectors.ndim == 2 and vectors.shape[1] == manifest.dim)
+                      and vectors.ndim == 2 and vectors.shape[1] == manifest.dim
+                      and sentence_vectors.shape == (sum(len(c.chunk.sentences) for c in chunks), manifest.dim))
     except Exception as exc:  # any failure to read a snapshot means: damaged (EOFError, pickle, faiss...)
         raise IndexLoadError(f"The index in {index_dir} is damaged ({exc}). {rebuild_hint(index_dir)}") from exc
     if not consistent:
         raise IndexLoadError(f"The index in {index_dir} is inconsistent (counts {counts}). {rebuild_hint(index_dir)}")
-    return IndexData(manifest, articles, hashes, chunks, vectors, keywords, dense)
+    return IndexData(manifest, articles, hashes, sources, chunks, vectors, sentence_vectors, keywords, dense)
 
 
 def save_index(index_dir: Path, data: IndexData) -> Path:
@@ -191,11 +210,13 @@ def _live_name(index_dir: Path) -> str:
 def _write_snapshot(folder: Path, data: IndexData) -> None:
     with open(folder / "articles.jsonl", "w", encoding="utf-8") as f:
         for doc_id, article in data.articles.items():
-            f.write(json.dumps({**asdict(article), "hash": data.article_hashes[doc_id]}, ensure_ascii=False) + "\n")
+            row = {**asdict(article), "hash": data.article_hashes[doc_id], "source_hash": data.source_hashes[doc_id]}
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
     with open(folder / "chunks.jsonl", "w", encoding="utf-8") as f:
         for stored in data.chunks:
             f.write(json.dumps({**asdict(stored.chunk), "hash": stored.text_hash}, ensure_ascii=False) + "\n")
     np.save(folder / "vectors.npy", data.vectors, allow_pickle=False)
+    np.save(folder / "sentences.npy", np.asarray(data.sentence_vectors, dtype=SENTENCE_DTYPE), allow_pickle=False)
     save_dense(data.dense if data.dense is not None else build_dense(data.vectors), folder / "dense.faiss")
     data.keywords.save(folder / "bm25")
     # The manifest goes last: a snapshot with a manifest is a complete one.
