@@ -1,7 +1,8 @@
-"""Command line: `python -m qa index` and `python -m qa ask`."""
+"""Command line: `python -m qa index`, `python -m qa ask` and `python -m qa eval`."""
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import sys
@@ -14,6 +15,8 @@ from .types import Answer
 
 DEFAULT_CORPUS = "corpus"
 DEFAULT_INDEX = "embeddings"
+# `eval --corpus` without `--index` builds here, so the app's index never holds another corpus.
+EVAL_CACHE = Path(".cache") / "eval"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,6 +53,18 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--top-k", type=int, default=5)
     ask.add_argument("--json", action="store_true", help="print JSON")
     ask.set_defaults(run=_ask)
+
+    ev = sub.add_parser("eval", help="score BM25, dense and hybrid retrieval on gold questions")
+    ev.add_argument("--questions", type=Path, required=True,
+                    help="JSONL, one question per line (format: README, Evaluation)")
+    ev.add_argument("--corpus", default=None,
+                    help="build or update the index from this corpus first (default: use the index as it is)")
+    ev.add_argument("--index", default=None,
+                    help=f"index folder (default: {DEFAULT_INDEX}, or a folder under {EVAL_CACHE} with --corpus)")
+    ev.add_argument("--json", action="store_true", help="print JSON")
+    ev.add_argument("--show-misses", action="store_true",
+                    help="list each system's misses: answerable questions with no hit, unanswerable ones answered")
+    ev.set_defaults(run=_eval)
     return parser
 
 
@@ -172,3 +187,56 @@ def _render(answer: Answer) -> str:
         lines.append(f"[{p.rank}] {meta} [{p.start}:{p.end}] score {p.score:.3f}")
         lines.append("    " + p.text.replace("\n", " ")[:300])
     return "\n".join(lines)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from .engine import Engine
+    from .evaluate import load_questions, render_report, report_json, run_eval
+
+    questions = load_questions(args.questions)  # a bad file fails before any model loads
+    engine = Engine.open(_eval_index(args.corpus, args.index))
+    report = run_eval(engine, questions)
+    if args.json:
+        print(json.dumps(report_json(report, misses=args.show_misses), ensure_ascii=False, indent=2))
+    else:
+        print(render_report(report, misses=args.show_misses))
+    return 0
+
+
+def eval_cache_dir(corpus: Path) -> Path:
+    """Where `eval --corpus` keeps that corpus's index: one folder per corpus path."""
+    resolved = Path(corpus).resolve()
+    return EVAL_CACHE / f"{resolved.stem}-{hashlib.sha256(str(resolved).encode()).hexdigest()[:8]}"
+
+
+def _eval_index(corpus: str | None, index: str | None) -> Path:
+    """The index to evaluate, built or brought up to date from `corpus` when one is given."""
+    from .build import build_index
+    from .index.store import has_index
+
+    if corpus is None:
+        index_dir = Path(index or DEFAULT_INDEX)
+        if has_index(index_dir):
+            return index_dir
+        if index is not None:
+            raise QAError(f"No index in {index_dir}: give --corpus to build one there.")
+        corpus = DEFAULT_CORPUS  # first run: build the app's index from the app's corpus, as `make run` does
+    elif index is None:
+        index_dir = eval_cache_dir(Path(corpus))
+    else:
+        index_dir = Path(index)
+        if index_dir.resolve() == Path(DEFAULT_INDEX).resolve() and \
+                Path(corpus).resolve() != Path(DEFAULT_CORPUS).resolve():
+            raise QAError(f"{index_dir} is the app's index and would then hold {corpus}: "
+                          f"leave out --index (a folder under {EVAL_CACHE} is used) or pick another folder.")
+    bar = _ProgressBar() if sys.stderr.isatty() else None
+    try:
+        report = build_index(Path(corpus), index_dir, progress=bar)
+    finally:
+        if bar:
+            bar.close()
+    for skipped in report.skipped:
+        print(f"warning: skipped {skipped.name}: {skipped.reason}", file=sys.stderr)
+    state = "up to date" if report.up_to_date else f"written in {report.seconds:.1f} s"
+    print(f"Index {index_dir} ({corpus}): {report.chunks} chunks, {state}", file=sys.stderr)
+    return index_dir

@@ -3,12 +3,18 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+import time
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
+from .errors import QAError
 from .normalize import normalize_query
+from .retrieve import Retriever
 from .types import Answer, Passage
+
+if TYPE_CHECKING:
+    from .engine import Engine
 
 
 @dataclass(frozen=True)
@@ -31,20 +37,46 @@ class GoldQuestion:
         return any(normalize_query(e) in text for e in self.evidence)
 
 
+class QuestionsFileError(QAError):
+    pass
+
+
 def load_questions(path: Path) -> list[GoldQuestion]:
+    """Read a JSONL file of gold questions; a bad line is an error that names it."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QuestionsFileError(f"Cannot read the questions file {path}: {exc}") from exc
     out = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
-        row = json.loads(line)
+        where = f"{path}, line {number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise QuestionsFileError(f"{where}: not JSON ({exc.msg}).") from exc
+        question = row.get("question") if isinstance(row, dict) else None
+        if not isinstance(question, str) or not any(ch.isalnum() for ch in question):
+            raise QuestionsFileError(f'{where}: needs a JSON object with a non-empty "question" string.')
+        lists = {}
+        for field in ("evidence", "gold_passage_ids", "history"):
+            value = row.get(field) or []
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise QuestionsFileError(f'{where}: "{field}" must be a list of strings.')
+            lists[field] = tuple(value)
+        answerable = bool(lists["evidence"] or lists["gold_passage_ids"])
         out.append(GoldQuestion(
             qid=str(row.get("id", number)),
-            question=row["question"],
-            kind=row.get("kind") or ("answerable" if row.get("gold_passage_ids") or row.get("evidence") else "unanswerable"),
-            evidence=tuple(row.get("evidence") or ()),
-            gold_ids=tuple(row.get("gold_passage_ids") or ()),
-            history=tuple(row.get("history") or ()),
+            question=question,
+            kind=str(row.get("kind") or ("answerable" if answerable else "unanswerable")),
+            evidence=lists["evidence"],
+            gold_ids=lists["gold_passage_ids"],
+            history=lists["history"],
         ))
+    if not out:
+        raise QuestionsFileError(f"The questions file {path} has no questions.")
     return out
 
 
@@ -80,3 +112,169 @@ def score(questions: Sequence[GoldQuestion], answers: Sequence[Answer], ks: Sequ
         abstain_unanswerable=abst_u / n_u if n_u else 0.0,
     )
 
+
+
+SYSTEMS = ("bm25", "dense", "hybrid")  # RetrievalParams.mode of each system compared
+KS = (1, 5, 10)
+SNIPPET_CHARS = 150
+
+
+@dataclass(frozen=True)
+class Miss:
+    """An answerable question with no hit in the top k, or an unanswerable one answered anyway."""
+
+    qid: str
+    kind: str
+    question: str
+    answerable: bool
+    abstained: bool
+    top_doc_id: str  # the system's top passage ("" when it returned none)
+    top_text: str  # its first SNIPPET_CHARS characters, whitespace collapsed
+
+
+@dataclass(frozen=True)
+class SystemReport:
+    name: str
+    scores: Scores
+    by_kind: dict[str, Scores]  # in order of first appearance in the questions file
+    seconds: float  # wall clock of all its `ask` calls
+    misses: tuple[Miss, ...]
+
+    @property
+    def qps(self) -> float:
+        asked = self.scores.answerable + self.scores.unanswerable
+        return asked / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    questions: int
+    answerable: int
+    unanswerable: int
+    top_k: int
+    systems: tuple[SystemReport, ...]
+
+
+def run_eval(engine: "Engine", questions: Sequence[GoldQuestion], systems: Sequence[str] = SYSTEMS,
+             top_k: int = 10) -> EvalReport:
+    """Ask every question of every system through one engine (one encoder, one index).
+
+    A system is the engine with another `RetrievalParams.mode`; abstention is the engine's own
+    decision applied to that system's ranking.
+    """
+    if top_k < max(KS):
+        raise ValueError(f"top_k must be at least {max(KS)}: Recall@10 and nDCG@10 need 10 passages")
+    if not questions:
+        raise ValueError("no questions to evaluate")
+    original = engine.retriever
+    reports = []
+    try:
+        # Untimed: the first call pays for lazy initialisation, which would count against one system only.
+        engine.ask(questions[0].question, top_k=top_k, history=questions[0].history)
+        for name in systems:
+            engine.retriever = Retriever(original.data, replace(original.params, mode=name))
+            started = time.perf_counter()
+            answers = [engine.ask(q.question, top_k=top_k, history=q.history) for q in questions]
+            seconds = time.perf_counter() - started
+            reports.append(_system_report(name, questions, answers, seconds))
+    finally:
+        engine.retriever = original
+    n_answerable = sum(q.answerable for q in questions)
+    return EvalReport(len(questions), n_answerable, len(questions) - n_answerable, top_k, tuple(reports))
+
+
+def _system_report(name: str, questions: Sequence[GoldQuestion], answers: Sequence[Answer],
+                   seconds: float) -> SystemReport:
+    kinds: dict[str, list[int]] = {}
+    for i, q in enumerate(questions):
+        kinds.setdefault(q.kind, []).append(i)
+    by_kind = {kind: score([questions[i] for i in ids], [answers[i] for i in ids], KS) for kind, ids in kinds.items()}
+    misses = tuple(_miss(q, a) for q, a in zip(questions, answers)
+                   if (q.answerable and not any(q.is_hit(p) for p in a.passages[:max(KS)]))
+                   or (not q.answerable and not a.abstained))
+    return SystemReport(name, score(questions, answers, KS), by_kind, seconds, misses)
+
+
+def _miss(q: GoldQuestion, a: Answer) -> Miss:
+    top = a.passages[0] if a.passages else None
+    text = " ".join(top.text.split())[:SNIPPET_CHARS] if top else ""
+    return Miss(q.qid, q.kind, q.question, q.answerable, a.abstained, top.doc_id if top else "", text)
+
+
+def report_json(report: EvalReport, misses: bool = False) -> dict:
+    """A stable, JSON-ready summary; a metric that does not apply (no such questions) is None."""
+    return {
+        "questions": report.questions,
+        "answerable": report.answerable,
+        "unanswerable": report.unanswerable,
+        "top_k": report.top_k,
+        "systems": {s.name: _system_json(s, misses) for s in report.systems},
+    }
+
+
+def _system_json(s: SystemReport, misses: bool) -> dict:
+    out = {**_scores_json(s.scores), "qps": round(s.qps, 2),
+           "by_kind": {kind: {"questions": k.answerable + k.unanswerable, **_scores_json(k)}
+                       for kind, k in s.by_kind.items()}}
+    if misses:
+        out["misses"] = [asdict(m) for m in s.misses]
+    return out
+
+
+def _scores_json(s: Scores) -> dict:
+    def rate(value: float, applies: int) -> float | None:
+        return round(value, 4) if applies else None
+
+    return {
+        **{f"recall@{k}": rate(v, s.answerable) for k, v in s.recall.items()},
+        "mrr": rate(s.mrr, s.answerable),
+        "ndcg@10": rate(s.ndcg10, s.answerable),
+        "abstain_answerable": rate(s.abstain_answerable, s.answerable),
+        "abstain_unanswerable": rate(s.abstain_unanswerable, s.unanswerable),
+    }
+
+
+def render_report(report: EvalReport, misses: bool = False) -> str:
+    """The report as text tables for a terminal: systems side by side."""
+    names = [s.name for s in report.systems]
+    lines = [
+        f"{report.questions} questions ({report.answerable} answerable, {report.unanswerable} unanswerable), "
+        f"top {report.top_k} passages each.",
+        "Abstention: the engine's own decision, applied to each system's ranking.",
+        "",
+        f"{'':24s}" + "".join(f"{n:>9s}" for n in names),
+    ]
+    rows = [("Recall@1", "recall@1"), ("Recall@5", "recall@5"), ("Recall@10", "recall@10"), ("MRR", "mrr"),
+            ("nDCG@10", "ndcg@10"), ("abstained (answerable)", "abstain_answerable"),
+            ("abstained (unanswerable)", "abstain_unanswerable")]
+    overall = [_scores_json(s.scores) for s in report.systems]
+    for label, key in rows:
+        lines.append(f"{label:24s}" + "".join(f"{_cell(o[key]):>9s}" for o in overall))
+    lines.append(f"{'questions/s':24s}" + "".join(f"{s.qps:9.1f}" for s in report.systems))
+
+    lines += ["", "By kind: R@1 R@5 MRR, then the share of the kind's questions abstained on."]
+    lines.append(f"{'kind':16s}{'n':>5s}" + "".join(f"  {n:>23s}" for n in names))
+    for kind, first in report.systems[0].by_kind.items():
+        cells = []
+        for s in report.systems:
+            k = s.by_kind[kind]
+            asked = k.answerable + k.unanswerable
+            abstained = (k.abstain_answerable * k.answerable + k.abstain_unanswerable * k.unanswerable) / asked
+            j = _scores_json(k)
+            cells.append(" ".join(_cell(j[key]) for key in ("recall@1", "recall@5", "mrr")) + f" {abstained:5.3f}")
+        n = first.answerable + first.unanswerable
+        lines.append(f"{kind[:16]:16s}{n:5d}" + "".join(f"  {c:>23s}" for c in cells))
+
+    if misses:
+        for s in report.systems:
+            lines += ["", f"Misses of {s.name}: {len(s.misses)} (answerable with no hit in the top {max(KS)}, "
+                          f"unanswerable answered)"]
+            for m in s.misses:
+                what = ("no hit" + (", abstained" if m.abstained else "")) if m.answerable else "answered"
+                lines.append(f"- {m.qid} [{m.kind}] {what}: {m.question}")
+                lines.append(f"    top: {m.top_doc_id or '(none)'}: {m.top_text}")
+    return "\n".join(lines)
+
+
+def _cell(value: float | None) -> str:
+    return "    —" if value is None else f"{value:5.3f}"

@@ -24,6 +24,12 @@ class RetrievalParams:
     coverage_low: float = 0.3
     coverage_high: float = 0.7
     duplicate_jaccard: float = 0.8
+    # "dense" or "bm25" ranks by that side alone (the baselines `python -m qa eval` reports).
+    mode: str = "hybrid"
+
+    def __post_init__(self):
+        if self.mode not in ("hybrid", "dense", "bm25"):
+            raise ValueError(f"mode must be 'hybrid', 'dense' or 'bm25', not {self.mode!r}")
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,10 @@ class Retriever:
 
     def weights(self, query: str) -> tuple[float, float]:
         """(dense, keyword) fusion weights for this query's language and accents."""
+        if self.params.mode == "dense":
+            return 1.0, 0.0
+        if self.params.mode == "bm25":
+            return 0.0, 1.0
         profile = self.profile(query)
         dense = self.params.unaccented_dense_weight if profile.unaccented else self.params.dense_weight
         return dense, self.params.keyword_weight * profile.vietnamese
