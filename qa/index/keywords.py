@@ -29,7 +29,8 @@ class KeywordIndex:
 
     @classmethod
     def load(cls, folder: Path) -> "KeywordIndex":
-        return cls(bm25s.BM25.load(str(folder), mmap=False))
+        # Memory-mapped like the vectors: a question reads only its tokens' postings.
+        return cls(bm25s.BM25.load(str(folder), mmap=True))
 
     def known(self, tokens: Sequence[str]) -> list[str]:
         return [t for t in tokens if t in self._vocab]
