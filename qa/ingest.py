@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -63,7 +65,7 @@ def _read_files(root: Path, files: Iterable[Path], max_bytes: int) -> Iterator[D
             continue
         text = _decode(data)
         if text is None:
-            yield Skipped(name, "is not text (binary content or an unknown encoding)")
+            yield Skipped(name, _undecodable(data))
         elif not text.strip():
             yield Skipped(name, "is empty")
         else:
@@ -93,7 +95,8 @@ def _walk(folder: Path, seen: set[Path]) -> Iterator[Path]:
 
 
 def _decode(data: bytes) -> str | None:
-    """UTF-8 (with or without BOM) or UTF-16 with a BOM; None when it is not text."""
+    """UTF-8 (with or without BOM), UTF-16 with a BOM, or Windows-1258 Vietnamese when that can be
+    told reliably; None when it is not text (or its encoding cannot be told)."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16")
@@ -102,10 +105,62 @@ def _decode(data: bytes) -> str | None:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return None
+        return _decode_cp1258(data)
     if "\x00" in text:
         return None
     return text
+
+
+# Letters of the Vietnamese alphabet beyond ASCII, precomposed (NFC).
+_VIETNAMESE_LETTERS = frozenset(
+    "àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ"
+    "ÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬĐÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴ"
+)
+# Letters that Western 8-bit text (Latin-1, Windows-1252) never produces: with one of them,
+# Windows-1258 is Vietnamese rather than a guess.
+_ONLY_VIETNAMESE = frozenset(_VIETNAMESE_LETTERS - set(bytes(range(0xC0, 0x100)).decode("latin-1")))
+_ALLOWED_CONTROLS = frozenset("\t\n\r\f")
+# A UTF-8 multi-byte sequence; in bytes that are not UTF-8 as a whole it means mixed encodings
+# (UTF-8 read as Windows-1258 looks Vietnamese: "à" becomes "Ă\xa0"). Windows-1258's tone marks
+# (0xCC, 0xD2, 0xDE, 0xEC, 0xF2) are not taken as lead bytes: one before a no-break space or a
+# quote mark is ordinary Vietnamese.
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xcb\xcd-\xd1\xd3-\xdd\xdf][\x80-\xbf]|[\xe0-\xeb\xed-\xef][\x80-\xbf]{2}"
+                            rb"|[\xf0\xf1\xf3\xf4][\x80-\xbf]{3}")
+# In Vietnamese, roughly one letter in five carries a mark; a tenth leaves room for names and English.
+_MIN_VIETNAMESE_SHARE = 0.1
+
+
+def _decode_cp1258(data: bytes) -> str | None:
+    """Windows-1258 text that reads as Vietnamese, in NFC; None when that is not clear.
+
+    Windows-1258 writes tone marks as combining characters after the vowel. Bytes it leaves
+    undefined, control characters, UTF-8 sequences, a mark that does not compose with the letter
+    before it, or a letter outside the Vietnamese alphabet mean another encoding or binary data.
+    """
+    if _UTF8_SEQUENCE.search(data):
+        return None
+    try:
+        raw = data.decode("cp1258")
+    except UnicodeDecodeError:
+        return None
+    if any(unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS for ch in raw):
+        return None
+    text = unicodedata.normalize("NFC", raw)
+    letters = [ch for ch in text if ch.isalpha()]
+    marked = [ch for ch in letters if not ch.isascii()]
+    if any(unicodedata.combining(ch) for ch in text) or any(ch not in _VIETNAMESE_LETTERS for ch in marked):
+        return None
+    if not any(ch in _ONLY_VIETNAMESE for ch in marked) or len(marked) < _MIN_VIETNAMESE_SHARE * len(letters):
+        return None
+    return text
+
+
+def _undecodable(data: bytes) -> str:
+    """Why bytes that `_decode` refused were skipped."""
+    if any((b < 0x20 or b == 0x7F) and b not in b"\t\n\r\f" for b in data):
+        return "is not text (binary content)"
+    return ("is not text in a known encoding (not UTF-8, UTF-16 with a BOM, or recognisably Vietnamese "
+            "Windows-1258): save it as UTF-8")
 
 
 def _read_jsonl(path: Path) -> Iterator[Document | Skipped]:

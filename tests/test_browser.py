@@ -103,28 +103,40 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def browser():
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         try:
-            context = browser.new_context(viewport={"width": 1360, "height": 1300}, locale="vi-VN")
-            pg = context.new_page()
-            pg.dialogs = []  # every alert/confirm/prompt the page tries to open
-            pg.errors = []
-
-            def on_dialog(dialog):
-                pg.dialogs.append(dialog.message)
-                dialog.dismiss()
-
-            pg.on("dialog", on_dialog)
-            pg.on("pageerror", lambda exc: pg.errors.append(str(exc)))
-            pg.goto(server["url"], wait_until="domcontentloaded")
-            pg.locator('[data-testid="stChatInputTextArea"]').wait_for(timeout=READY_TIMEOUT)
-            # The welcome with its example questions shows once the engine is ready.
-            pg.get_by_role("button", name=QUESTIONS[0]).wait_for(timeout=READY_TIMEOUT)
-            yield pg
+            yield chromium
         finally:
-            browser.close()
+            chromium.close()
+
+
+def open_session(browser, url: str):
+    """A new browser context (its own cookies: its own Streamlit session) with the chat ready."""
+    context = browser.new_context(viewport={"width": 1360, "height": 1300}, locale="vi-VN")
+    pg = context.new_page()
+    pg.dialogs = []  # every alert/confirm/prompt the page tries to open
+    pg.errors = []
+
+    def on_dialog(dialog):
+        pg.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    pg.on("dialog", on_dialog)
+    pg.on("pageerror", lambda exc: pg.errors.append(str(exc)))
+    pg.goto(url, wait_until="domcontentloaded")
+    pg.locator('[data-testid="stChatInputTextArea"]').wait_for(timeout=READY_TIMEOUT)
+    # The welcome with its example questions shows once the engine is ready.
+    pg.get_by_role("button", name=QUESTIONS[0]).wait_for(timeout=READY_TIMEOUT)
+    return pg
+
+
+@pytest.fixture(scope="module")
+def page(server, browser):
+    pg = open_session(browser, server["url"])
+    yield pg
+    pg.context.close()
 
 
 def wait_idle(pg) -> None:
@@ -138,17 +150,25 @@ def ask(pg, question: str) -> float:
     """Type the question, press Enter, wait for the answer and its cited passage; seconds taken."""
     answers = pg.locator(".qa-answer").count()
     cards = pg.locator(".qa-card-head").count()
+    started = time.perf_counter()
+    send(pg, question)
+    wait_answered(pg, answers, cards)
+    return time.perf_counter() - started
+
+
+def send(pg, question: str) -> None:
     box = pg.locator('[data-testid="stChatInputTextArea"]')
     box.fill(question)
-    started = time.perf_counter()
     box.press("Enter")
+
+
+def wait_answered(pg, answers: int, cards: int) -> None:
+    """Until one more answer and one more cited passage than before are shown, and the run is over."""
     pg.wait_for_function(
         "([a, c]) => document.querySelectorAll('.qa-answer').length > a"
         " && document.querySelectorAll('.qa-card-head').length > c",
         arg=[answers, cards], timeout=ANSWER_TIMEOUT, polling=20)
-    seconds = time.perf_counter() - started
     wait_idle(pg)
-    return seconds
 
 
 def screenshot_path(tmp_path: Path) -> Path:
@@ -206,3 +226,32 @@ def test_uploaded_article_with_html_is_shown_as_text_and_never_runs(page):
     page.wait_for_timeout(500)
     assert page.dialogs == [], page.dialogs  # no alert() ever fired
     assert not page.errors
+
+
+# Each session's question and a phrase only its answer holds.
+SESSIONS = (
+    (QUESTIONS[0], "42 triệu liều vaccine"),
+    ("Các trung tâm kết nối ASEAN-Hoa Kỳ được thành lập ở những thành phố nào?", "Jakarta, Singapore và Bangkok"),
+    ("quy lien ket asean nhat ban tai tro bao nhieu tien", "85 triệu USD"),
+    ("Bao nhiêu dòng hành động của Kế hoạch sửa đổi 2017 đã được triển khai?", "71/75"),
+)
+
+
+def test_concurrent_sessions_each_get_their_own_answer(server, browser):
+    # Four browser contexts are four Streamlit sessions sharing the app's one cached engine.
+    pages = [open_session(browser, server["url"]) for _ in SESSIONS]
+    try:
+        for pg, (question, _) in zip(pages, SESSIONS):  # every question is in before any answer is out
+            send(pg, question)
+        for pg, (question, phrase) in zip(pages, SESSIONS):
+            wait_answered(pg, 0, 0)
+            answer = pg.locator(".qa-answer").last.inner_text()
+            assert phrase in answer, (question, answer)
+            assert pg.locator(".qa-answer").count() == 1
+            shown = "\n".join(pg.locator('[data-testid="stChatMessage"]').all_inner_texts())
+            assert question in shown
+            assert not [q for q, _ in SESSIONS if q != question and q in shown], "another session's question shown"
+            assert not pg.dialogs and not pg.errors
+    finally:
+        for pg in pages:
+            pg.context.close()

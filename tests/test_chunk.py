@@ -227,3 +227,18 @@ def test_sentence_splitter_only_sees_short_pieces_of_a_long_glued_line(monkeypat
     spans = sentence_spans(text)
     assert spans and spans[0].start == 0 and spans[-1].end == len(text)
     assert seen and max(seen) <= 200
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(raw_text, st.text(max_size=300)))
+def test_sentence_spans_point_at_their_sentences(text):
+    # Answer sentences and their highlights are cut from these offsets.
+    spans = sentence_spans(text)
+    covered = bytearray(len(text))
+    for span in spans:
+        piece = text[span.start:span.end]
+        assert piece and piece == piece.strip()
+        assert "\n" not in piece
+        covered[span.start:span.end] = b"\x01" * (span.end - span.start)
+    assert all(a.end <= b.start for a, b in zip(spans, spans[1:]))
+    assert all(covered[i] for i, ch in enumerate(text) if not ch.isspace())

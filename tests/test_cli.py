@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from conftest import FakeEncoder
@@ -236,3 +237,73 @@ def test_missing_subcommand_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as info:
         cli.main([])
     assert info.value.code == 2
+
+
+# --- a damaged index, from the command line --------------------------------------------
+
+
+def damage(index_dir, how: str, name: str = "") -> None:
+    folder = snapshot_path(index_dir)
+    if how == "truncate":
+        data = (folder / name).read_bytes()
+        (folder / name).write_bytes(data[: len(data) // 2])
+    elif how == "delete":
+        (folder / name).unlink()
+    elif how == "other-model":
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        (folder / "manifest.json").write_text(json.dumps({**manifest, "model_id": "another-model"}), encoding="utf-8")
+    elif how == "format-version":
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        (folder / "manifest.json").write_text(json.dumps({**manifest, "format_version": 99}), encoding="utf-8")
+    elif how == "no-current":
+        (index_dir / "CURRENT").unlink()
+    elif how == "current-garbage":
+        (index_dir / "CURRENT").write_bytes(b"\xff\x00garbage")
+
+
+def check_damage_message(index_dir, capsys) -> str:
+    code, out, err = run(capsys, "ask", QUESTION, "--index", index_dir)
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and "Traceback" not in err
+    assert str(index_dir) in err and "python -m qa index" in err
+    return err
+
+
+@pytest.mark.parametrize("how", ["truncate", "delete"])
+def test_ask_on_an_index_with_any_file_damaged_names_the_folder_and_the_rebuild(index_dir, capsys, how):
+    # Every file of the snapshot, whatever the format version holds; each damaged on its own.
+    folder = snapshot_path(index_dir)
+    names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    assert {"manifest.json", "chunks.jsonl", "vectors.npy", "dense.faiss"} <= set(names)
+    pristine = index_dir.parent / "pristine"
+    shutil.copytree(folder, pristine)
+    for name in names:
+        damage(index_dir, how, name)
+        check_damage_message(index_dir, capsys)
+        shutil.rmtree(folder)
+        shutil.copytree(pristine, folder)
+
+
+# store.snapshot_path and store._live_name catch OSError but not UnicodeDecodeError.
+CURRENT_NOT_UTF8 = pytest.mark.xfail(raises=UnicodeDecodeError, strict=True,
+                                     reason="a CURRENT that is not UTF-8 escapes as UnicodeDecodeError")
+
+
+@pytest.mark.parametrize("how", ["other-model", "format-version", "no-current",
+                                 pytest.param("current-garbage", marks=CURRENT_NOT_UTF8)])
+def test_ask_on_a_foreign_or_unreadable_index_names_the_folder_and_the_rebuild(index_dir, capsys, how):
+    damage(index_dir, how)
+    err = check_damage_message(index_dir, capsys)
+    if how in ("other-model", "format-version"):
+        assert "--rebuild" in err
+
+
+@pytest.mark.parametrize("how", [("truncate", "vectors.npy"), ("delete", "manifest.json"),
+                                 pytest.param(("current-garbage", ""), marks=CURRENT_NOT_UTF8)], ids=str)
+def test_index_over_a_damaged_index_rebuilds_it(index_dir, corpus, capsys, how):
+    damage(index_dir, *how)
+    code, out, err = run(capsys, "index", "--corpus", corpus, "--index", index_dir)
+    assert code == 0 and "Traceback" not in err
+    assert "reused 0" in out
+    code, out, _ = run(capsys, "ask", QUESTION, "--index", index_dir, "--json")
+    assert code == 0 and json.loads(out)["passages"]

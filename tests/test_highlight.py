@@ -7,8 +7,9 @@ from html.parser import HTMLParser
 
 from hypothesis import given, strategies as st
 
-from qa.highlight import (SUPPORT_CLASS, TERM_CLASS, answer_html, article_html, merge_spans, passage_html,
-                          query_terms, render_marked, term_spans)
+from qa.highlight import (_JOINABLE_GAP, SUPPORT_CLASS, TERM_CLASS, answer_html, article_html, merge_spans,
+                          passage_html, query_terms, render_marked, term_spans)
+from qa.tokens import SYLLABLE
 from qa.types import Answer, AnswerSentence, Passage
 
 ALLOWED_TAGS = {"mark", "span", "br", "div", "sup"}
@@ -142,3 +143,23 @@ def test_any_spans_give_balanced_safe_markup_with_the_same_text(text, focus, sup
     assert tags.balanced and not tags.stack
     assert set(tags.tags) <= ALLOWED_TAGS
     assert plain(out) == text
+
+
+WORDS = ["Mỹ", "my", "MỸ", "cung", "cũng", "cấp", "ASEAN", "hoà", "hòa", "Nhật", "Bản", "ở", "2020"]
+
+
+@given(text=st.lists(st.sampled_from(WORDS + [" ", "-", " – ", ", ", "\n", "<b>", "\u0301"]), max_size=30).map("".join),
+       terms=st.lists(st.sampled_from(WORDS), min_size=1, max_size=4))
+def test_term_spans_cover_whole_matching_words_and_nothing_else(text, terms):
+    spans = term_spans(text, terms)
+    words = [(m.start(), m.end(), m.group()) for m in SYLLABLE.finditer(text)]
+    marked = {(a, b) for a, b, _ in words if any(s <= a and b <= e for s, e in spans)}
+    assert all(0 <= s < e <= len(text) for s, e in spans)
+    assert all(prev[1] < nxt[0] for prev, nxt in zip(spans, spans[1:]))
+    for s, e in spans:
+        # A span starts and ends on word edges and holds only matching words and joinable gaps.
+        inside = [(a, b) for a, b, _ in words if s <= a and b <= e]
+        assert inside and inside[0][0] == s and inside[-1][1] == e
+        assert all(_JOINABLE_GAP.fullmatch(text, x[1], y[0]) for x, y in zip(inside, inside[1:]))
+    # A word is marked in context exactly when it is marked on its own: spans never cut or stretch words.
+    assert marked == {(a, b) for a, b, _ in words if term_spans(text[a:b], terms) == [(0, b - a)]}
