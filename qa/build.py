@@ -17,8 +17,8 @@ from .clean import clean_document
 from .embed.encoder import DEFAULT_MODEL, Encoder, load_encoder, resolve_model
 from .errors import CorpusError, IndexLoadError
 from .index.keywords import KeywordIndex
-from .index.store import (SENTENCE_DTYPE, IndexData, Manifest, StoredChunk, has_index, load_index, save_index,
-                          writer_lock)
+from .index.store import (SENTENCE_DTYPE, IndexData, Manifest, StoredChunk, has_index, load_index,
+                          remove_leftovers, save_index, writer_lock)
 from .ingest import DEFAULT_MAX_BYTES, Skipped, read_corpus
 from .types import Article, Chunk, Document
 
@@ -125,6 +125,7 @@ def build_index(
         hashes = {doc_id: p.article_hash for doc_id, p in prepared.items()}
         fingerprint = _hash("".join(f"{d}\0{h}\n" for d, h in sorted(hashes.items())))
         if previous and previous.manifest.corpus_fingerprint == fingerprint:
+            remove_leftovers(index_dir)
             return BuildReport(len(prepared), previous.manifest.chunks, 0, 0, 0, 0, previous.manifest.chunks,
                                tuple(skipped), time.perf_counter() - started, up_to_date=True)
         if encoder is None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from .errors import QAError
+from .ingest import DEFAULT_MAX_BYTES
 from .types import Answer
 
 DEFAULT_CORPUS = "corpus"
@@ -44,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="sentence-transformers model id or local path (default: the bundled multilingual-e5-small)")
     index.add_argument("--rebuild", action="store_true", help="embed everything again instead of updating")
     index.add_argument("--strict", action="store_true", help="exit non-zero when any file was skipped")
+    index.add_argument("--max-mb", type=float, default=DEFAULT_MAX_BYTES / 2**20,
+                       help="skip (with a warning) files larger than this many megabytes (default: %(default)g)")
     index.set_defaults(run=_index)
 
     ask = sub.add_parser("ask", help="answer a question from the index")
@@ -88,7 +91,7 @@ def _index(args: argparse.Namespace) -> int:
     bar = _ProgressBar() if sys.stderr.isatty() else None
     try:
         report = build_index(Path(args.corpus), Path(args.index), model=args.model, rebuild=args.rebuild,
-                             progress=bar)
+                             progress=bar, max_bytes=int(args.max_mb * 2**20))
     finally:
         if bar:
             bar.close()
@@ -158,6 +161,7 @@ def _batch(engine, path: Path, top_k: int) -> Iterator[dict]:
         raise QAError(f"Cannot read {path}: {exc}") from exc
     for number, line in enumerate(lines, 1):
         if not line.strip():
+            yield {"line": number, "error": "empty line"}
             continue
         try:
             obj = json.loads(line)

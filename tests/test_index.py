@@ -589,6 +589,20 @@ def test_old_snapshot_is_removed_after_a_successful_build(built, fake_encoder):
     assert leftovers(index_dir) == []
 
 
+def test_an_up_to_date_build_clears_what_a_killed_build_left(built, fake_encoder):
+    corpus, index_dir, _ = built
+    live = snapshot_path(index_dir)
+    for name in ("v-20000101T000000-aaaaaa", "v-20000102T000000-bbbbbb"):  # older snapshots
+        shutil.copytree(live, index_dir / name)
+    (index_dir / ".tmp-deadbeef").mkdir()
+    report = build_index(corpus, index_dir, encoder=fake_encoder)
+    assert report.up_to_date
+    # The live snapshot and the newest other one stay, for a reader that resolved CURRENT before a swap.
+    assert snapshots(index_dir) == sorted([live.name, "v-20000102T000000-bbbbbb"])
+    assert leftovers(index_dir) == []
+    assert load_index(index_dir).manifest.chunks == report.chunks
+
+
 def test_reader_during_a_swap_gets_one_consistent_snapshot(built, fake_encoder, monkeypatch):
     corpus, index_dir, first = built
     change_one_article(corpus)

@@ -99,7 +99,7 @@ def snapshot_path(index_dir: Path) -> Path:
         raise IndexLoadError(
             f"No index in {index_dir}. Build it with: python -m qa index --index {index_dir}"
         ) from None
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise IndexLoadError(f"Cannot read the index in {index_dir}: {exc}. {rebuild_hint(index_dir)}") from exc
     folder = index_dir / name
     if not name.startswith("v-") or "/" in name or not folder.is_dir():
@@ -199,11 +199,21 @@ def save_index(index_dir: Path, data: IndexData) -> Path:
     return final
 
 
+def remove_leftovers(index_dir: Path) -> None:
+    """Delete what a killed build left behind: temporary folders, and snapshots other than the live
+    one and the newest other (kept for a reader that resolved CURRENT just before a swap)."""
+    index_dir = Path(index_dir)
+    live = _live_name(index_dir)
+    others = sorted((p.name for p in index_dir.iterdir() if p.name.startswith("v-") and p.name != live),
+                    key=lambda name: (index_dir / name).stat().st_mtime)
+    _remove_stale(index_dir, keep={live, *others[-1:]})
+
+
 def _live_name(index_dir: Path) -> str:
     """The snapshot CURRENT names, or "" when there is none yet (or it cannot be read)."""
     try:
         return (index_dir / CURRENT).read_text(encoding="utf-8").strip()
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         return ""
 
 
