@@ -113,7 +113,6 @@ def score(questions: Sequence[GoldQuestion], answers: Sequence[Answer], ks: Sequ
     )
 
 
-
 SYSTEMS = ("bm25", "dense", "hybrid")  # RetrievalParams.mode of each system compared
 KS = (1, 5, 10)
 SNIPPET_CHARS = 150
