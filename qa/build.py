@@ -218,7 +218,13 @@ def _previous(index_dir: Path) -> IndexData | None:
 
 
 def _vectors_by_hash(data: IndexData) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    return {stored.text_hash: (data.vectors[i], data.sentences_of(i)) for i, stored in enumerate(data.chunks)}
+    vectors, sentences = np.asarray(data.vectors), np.asarray(data.sentence_vectors)  # one read each
+    out, start = {}, 0
+    for i, stored in enumerate(data.chunks):
+        end = start + len(stored.chunk.sentences)
+        out[stored.text_hash] = (vectors[i], sentences[start:end])
+        start = end
+    return out
 
 
 def _embed(encoder: Encoder, items: list[tuple[str, tuple[tuple[int, int], ...]]], progress: Progress | None,

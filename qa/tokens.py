@@ -36,10 +36,15 @@ def bm25_tokens(text: str) -> list[str]:
     without needing a word segmenter.
     """
     syls = syllables(text)
-    folds = [_fold(s) for s in syls]
+    marked = [_marked(s) for s in syls]
     out: list[str] = []
-    for syl, fold in zip(syls, folds):
+    for syl, fold in zip(syls, marked):
         out.append(syl)
-        out.append(FOLD_MARK + fold)
-    out.extend(f"{FOLD_MARK}{a}_{b}" for a, b in zip(folds, folds[1:]))
+        out.append(fold)
+    out.extend(f"{a}_{b[1:]}" for a, b in zip(marked, marked[1:]))
     return out
+
+
+@lru_cache(maxsize=1 << 17)
+def _marked(syllable: str) -> str:
+    return FOLD_MARK + fold_diacritics(syllable)

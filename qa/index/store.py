@@ -27,6 +27,7 @@ from ..errors import IndexLoadError, QAError
 from ..types import Article, Chunk
 from .dense import build_dense, load_dense, save_dense
 from .keywords import KeywordIndex
+from .rows import RowFile
 
 FORMAT_VERSION = 2  # 2: chunks carry sentence spans, sentences.npy holds their vectors
 CURRENT = "CURRENT"
@@ -68,8 +69,8 @@ class IndexData:
     article_hashes: dict[str, str]  # of the cleaned article
     source_hashes: dict[str, str]  # of the document it was cleaned from
     chunks: list[StoredChunk]
-    vectors: np.ndarray
-    sentence_vectors: np.ndarray  # one row per sentence of each chunk, in chunk order
+    vectors: np.ndarray | RowFile  # read on demand once loaded
+    sentence_vectors: np.ndarray | RowFile  # one row per sentence of each chunk, in chunk order
     keywords: KeywordIndex
     dense: object = None  # faiss.Index; built on save when absent
 
@@ -147,9 +148,8 @@ def load_index(index_dir: Path) -> IndexData:
                               sentences=tuple((int(s), int(e)) for s, e in row["sentences"])), row["hash"])
             for row in _read_jsonl(folder / "chunks.jsonl")
         ]
-        # Memory-mapped: a process holds only the pages its questions touch.
-        vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
-        sentence_vectors = np.load(folder / "sentences.npy", mmap_mode="r", allow_pickle=False)
+        vectors = RowFile(folder / "vectors.npy")
+        sentence_vectors = RowFile(folder / "sentences.npy")
         dense = load_dense(folder / "dense.faiss")
         keywords = KeywordIndex.load(folder / "bm25")
         counts = (len(chunks), vectors.shape[0] if vectors.ndim == 2 else -1, dense.ntotal, manifest.chunks)
@@ -220,11 +220,12 @@ def _live_name(index_dir: Path) -> str:
 def _write_snapshot(folder: Path, data: IndexData) -> None:
     with open(folder / "articles.jsonl", "w", encoding="utf-8") as f:
         for doc_id, article in data.articles.items():
-            row = {**asdict(article), "hash": data.article_hashes[doc_id], "source_hash": data.source_hashes[doc_id]}
+            # vars(), not asdict(): asdict deep-copies every field, a third of a large save.
+            row = {**vars(article), "hash": data.article_hashes[doc_id], "source_hash": data.source_hashes[doc_id]}
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     with open(folder / "chunks.jsonl", "w", encoding="utf-8") as f:
         for stored in data.chunks:
-            f.write(json.dumps({**asdict(stored.chunk), "hash": stored.text_hash}, ensure_ascii=False) + "\n")
+            f.write(json.dumps({**vars(stored.chunk), "hash": stored.text_hash}, ensure_ascii=False) + "\n")
     np.save(folder / "vectors.npy", data.vectors, allow_pickle=False)
     np.save(folder / "sentences.npy", np.asarray(data.sentence_vectors, dtype=SENTENCE_DTYPE), allow_pickle=False)
     save_dense(data.dense if data.dense is not None else build_dense(data.vectors), folder / "dense.faiss")

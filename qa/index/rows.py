@@ -1,0 +1,64 @@
+"""Rows of a 2-D .npy file, read on demand.
+
+A question needs a few hundred rows of the chunk and sentence vectors. Read with `pread` rather than
+loaded or memory-mapped (the kernel maps neighbouring pages in on every fault, so after a hundred
+questions a mapping is resident whole), they cost no resident memory however large the index; and
+the open descriptor keeps a snapshot readable after a newer build removes its folder.
+"""
+from __future__ import annotations
+
+import os
+import weakref
+from pathlib import Path
+
+import numpy as np
+
+
+class RowFile:
+    def __init__(self, path: Path):
+        with open(path, "rb") as f:
+            major, _ = np.lib.format.read_magic(f)
+            read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+            shape, fortran_order, dtype = read_header(f)
+            self._offset = f.tell()
+        if len(shape) != 2 or fortran_order or dtype.hasobject:
+            raise ValueError(f"{path.name} does not hold a C-ordered 2-D array of numbers")
+        self.shape: tuple[int, int] = (int(shape[0]), int(shape[1]))
+        self.dtype = dtype
+        self._row_bytes = self.shape[1] * dtype.itemsize
+        expected = self._offset + self.shape[0] * self._row_bytes
+        if os.path.getsize(path) != expected:
+            raise ValueError(f"{path.name} has {os.path.getsize(path)} bytes, its header promises {expected}")
+        self._fd = os.open(path, os.O_RDONLY)
+        weakref.finalize(self, os.close, self._fd)
+
+    ndim = 2
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def _read(self, start: int, count: int) -> np.ndarray:
+        data = os.pread(self._fd, count * self._row_bytes, self._offset + start * self._row_bytes)
+        return np.frombuffer(data, dtype=self.dtype).reshape(count, self.shape[1])
+
+    def __getitem__(self, key) -> np.ndarray:
+        """An int gives one row; a slice with step 1 or an array of ids gives a 2-D array."""
+        if isinstance(key, (int, np.integer)):
+            index = int(key) + (self.shape[0] if key < 0 else 0)
+            if not 0 <= index < self.shape[0]:
+                raise IndexError(f"row {key} out of range for {self.shape[0]} rows")
+            return self._read(index, 1)[0]
+        if isinstance(key, slice):
+            start, stop, step = key.indices(self.shape[0])
+            if step != 1:
+                raise IndexError("only contiguous slices of rows are supported")
+            return self._read(start, max(0, stop - start))
+        ids = np.asarray(key, dtype=np.int64).ravel()
+        out = np.empty((len(ids), self.shape[1]), dtype=self.dtype)
+        for i, row in enumerate(ids):
+            out[i] = self[int(row)]
+        return out
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        whole = self._read(0, self.shape[0])
+        return whole if dtype is None else whole.astype(dtype)

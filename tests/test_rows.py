@@ -1,0 +1,41 @@
+"""qa.index.rows: rows of a .npy file read on demand."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qa.index.rows import RowFile
+
+
+@pytest.fixture
+def saved(tmp_path):
+    array = np.arange(5 * 3, dtype=np.float16).reshape(5, 3)
+    path = tmp_path / "a.npy"
+    np.save(path, array, allow_pickle=False)
+    return path, array
+
+
+def test_rows_slices_and_ids_read_what_was_saved(saved):
+    path, array = saved
+    rows = RowFile(path)
+    assert rows.shape == (5, 3) and rows.dtype == np.float16 and len(rows) == 5
+    assert np.array_equal(rows[2], array[2]) and np.array_equal(rows[-1], array[-1])
+    assert np.array_equal(rows[1:4], array[1:4]) and rows[3:3].shape == (0, 3)
+    assert np.array_equal(rows[np.array([4, 0, 4])], array[[4, 0, 4]])
+    assert np.array_equal(np.asarray(rows), array)
+    with pytest.raises(IndexError):
+        rows[5]
+
+
+def test_a_truncated_file_is_refused(saved):
+    path, _ = saved
+    path.write_bytes(path.read_bytes()[:-2])
+    with pytest.raises(ValueError, match="header promises"):
+        RowFile(path)
+
+
+def test_rows_stay_readable_after_the_file_is_removed(saved):
+    path, array = saved
+    rows = RowFile(path)
+    path.unlink()  # a newer build removed the snapshot this reader opened
+    assert np.array_equal(rows[0:5], array)
