@@ -212,3 +212,21 @@ def test_bm25_tokens_structure(text):
     assert len(tokens) == 2 * len(syls) + max(0, len(syls) - 1)
     assert tokens[0:2 * len(syls):2] == syls
     assert all(t.startswith(FOLD_MARK) for t in tokens[1:2 * len(syls):2])
+
+
+def test_keyword_index_scores_match_bm25s_own_builder():
+    import bm25s
+    import numpy as np
+
+    from qa.index.keywords import KeywordIndex
+    from qa.tokens import bm25_tokens
+
+    rng = np.random.default_rng(0)
+    words = ["hợp", "tác", "ASEAN", "Nhật", "Bản", "kinh", "tế", "Mỹ", "vaccine", "và", "các", "nước"]
+    texts = [" ".join(rng.choice(words, int(rng.integers(1, 30)))) for _ in range(60)]
+    ours = KeywordIndex.build(texts, k1=0.9, b=0.4)
+    reference = bm25s.BM25(k1=0.9, b=0.4)
+    reference.index([bm25_tokens(t) for t in texts], show_progress=False)
+    for query in ("hợp tác ASEAN", "nhat ban", "vaccine Mỹ và các nước", "kinh"):
+        tokens = [t for t in bm25_tokens(query) if t in reference.vocab_dict]
+        assert np.allclose(ours.scores(bm25_tokens(query)), reference.get_scores(tokens), atol=1e-5)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
 
@@ -20,8 +21,10 @@ class KeywordIndex:
 
     @classmethod
     def build(cls, texts: Sequence[str], k1: float = 1.5, b: float = 0.75) -> "KeywordIndex":
-        model = bm25s.BM25(k1=k1, b=b)
-        model.index([bm25_tokens(t) for t in texts], show_progress=False)
+        model = bm25s.BM25(k1=k1, b=b)  # Lucene BM25, bm25s's default
+        model.scores, model.vocab_dict = _lucene_matrix([bm25_tokens(t) for t in texts], k1, b)
+        model.unique_token_ids_set = set(model.vocab_dict.values())
+        model.nonoccurrence_array = None
         return cls(model)
 
     def save(self, folder: Path) -> None:
@@ -42,3 +45,31 @@ class KeywordIndex:
         if not tokens:
             return np.zeros(n, dtype=np.float32)
         return np.asarray(self._model.get_scores(tokens), dtype=np.float32)
+
+
+def _lucene_matrix(docs: list[list[str]], k1: float, b: float) -> tuple[dict, dict[str, int]]:
+    """bm25s's score matrix (tokens x documents, CSC), computed with whole-array numpy: bm25s's
+    own builder loops in Python per document and token, over half of an incremental update.
+    score = idf * tf / (tf + k1 * (1 - b + b * len / avg_len)), idf = ln(1 + (N - df + 0.5) / (df + 0.5))."""
+    vocab: defaultdict[str, int] = defaultdict()
+    vocab.default_factory = vocab.__len__  # a new token gets the next id, all in C
+    ids: list[int] = []
+    for tokens in docs:
+        ids.extend(map(vocab.__getitem__, tokens))
+    n_docs = len(docs)
+    lengths = np.fromiter((len(t) for t in docs), dtype=np.int64, count=n_docs)
+    doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+    # Sorting by (token, document) gives CSC order; the run lengths are the term frequencies.
+    pairs, tf = np.unique(np.asarray(ids, dtype=np.int64) * max(n_docs, 1) + doc_of, return_counts=True)
+    token, doc = np.divmod(pairs, max(n_docs, 1))
+    df = np.bincount(token, minlength=len(vocab))
+    idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
+    avg_len = max(float(lengths.mean()) if n_docs else 0.0, 1.0)
+    norm = k1 * ((1 - b) + b * lengths[doc] / avg_len)
+    scores = {
+        "data": (idf[token] * tf / (tf + norm)).astype(np.float32),
+        "indices": doc.astype(np.int32),
+        "indptr": np.concatenate([[0], np.cumsum(df)]).astype(np.int32),
+        "num_docs": n_docs,
+    }
+    return scores, dict(vocab)
