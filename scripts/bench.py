@@ -110,7 +110,11 @@ def bench_int8(encoder, passages: list[str], work: Path, questions, fp32_quality
             "xquad_mrr_dense": quality["systems"]["dense"]["mrr"],
             "xquad_mrr_dense_fp32": fp32_quality["systems"]["dense"]["mrr"],
             "mrr_drop_points": round((fp32 - int8) * 100, 2),
-            "adopted": bool((fp32 - int8) * 100 <= 0.5)}
+            "dense_mrr_drop_points": round((fp32_quality["systems"]["dense"]["mrr"]
+                                            - quality["systems"]["dense"]["mrr"]) * 100, 2),
+            # English questions are ranked by the dense side alone: it must hold too.
+            "adopted": bool((fp32 - int8) * 100 <= 0.5 and (fp32_quality["systems"]["dense"]["mrr"]
+                                                             - quality["systems"]["dense"]["mrr"]) * 100 <= 0.5)}
 
 
 def bench_quality(engines: dict, question_sets: dict) -> dict:
@@ -146,17 +150,17 @@ def bench_latency(encoder, index: Path, questions: list[str], warmup: int = 10) 
 
 
 def bench_recall_vs_exact(encoder, index: Path, questions: list[str], k: int = 10) -> dict:
-    """Recall@k of the index's dense search against exact search, and the time of each (the
-    retriever asks for 100 candidates)."""
+    """Recall@k of the dense search against exact search. The retriever takes the index's 100
+    candidates and scores them with the exact vectors (`recall@10`); `raw_recall@10` is the index's
+    own top k. Also the time of each search."""
     import faiss
 
     data = load_index(index)
-    vectors = np.ascontiguousarray(data.vectors, dtype=np.float32)
+    vectors = np.ascontiguousarray(np.asarray(data.vectors), dtype=np.float32)
     exact_index = faiss.IndexFlatIP(vectors.shape[1])
     exact_index.add(vectors)
     queries = encoder.encode_queries(questions)
-    timings = {}
-    found = {}
+    timings, found = {}, {}
     for name, searcher in (("index", data.dense), ("exact", exact_index)):
         times = []
         for q in queries:
@@ -164,9 +168,15 @@ def bench_recall_vs_exact(encoder, index: Path, questions: list[str], k: int = 1
             searcher.search(q[None, :], 100)
             times.append(time.perf_counter() - started)
         timings[f"{name}_search_p50_ms"] = percentile_ms(times, 50)
-        found[name] = searcher.search(queries, k)[1]
-    recall = np.mean([len(set(a) & set(e)) / k for a, e in zip(found["index"], found["exact"])])
-    return {"dense_index": type(data.dense).__name__, "recall@10": round(float(recall), 4), **timings}
+        found[name] = searcher.search(queries, 100)[1]
+    rescored = [ids[np.argsort(-(vectors[ids] @ q))[:k]] for ids, q in zip(found["index"], queries)]
+    exact = [ids[:k] for ids in found["exact"]]
+
+    def recall(got) -> float:
+        return round(float(np.mean([len(set(a) & set(e)) / k for a, e in zip(got, exact)])), 4)
+
+    return {"dense_index": type(data.dense).__name__, "recall@10": recall(rescored),
+            "raw_recall@10": recall([ids[:k] for ids in found["index"]]), **timings}
 
 
 _RSS_PROBE = """

@@ -21,7 +21,8 @@ def targets(r: dict) -> list[tuple[str, str, str, bool]]:
     rows.append((f"query p95 at {int(largest):,} chunks", "<= 150 ms", f"{latency[largest]['p95']} ms",
                  latency[largest]["p95"] <= 150))
     worst = min(v["recall@10"] for v in r["recall_vs_exact"].values())
-    rows.append(("dense recall@10 vs exact, every size", ">= 0.98", f"{worst:.4f}", worst >= 0.98))
+    rows.append(("dense recall@10 vs exact, every size (candidates rescored exactly, as the engine does)",
+                 ">= 0.98", f"{worst:.4f}", worst >= 0.98))
     overhead = r["index"]["overhead_vs_encode_same_texts"]
     rows.append(("index build / encoding the same texts", "<= 1.15x", f"{overhead:.3f}x", overhead <= 1.15))
     rows.append(("cold start (process start to first answer)", "<= 10 s", f"{r['cold_start_s']['seconds']} s",
@@ -34,9 +35,9 @@ def targets(r: dict) -> list[tuple[str, str, str, bool]]:
                  f"{rss:,} MB", rss <= 1500))
     if "int8" in r:
         i = r["int8"]
-        rows.append(("int8 encoder: XQuAD MRR drop (adopt only if <= 0.5 point)", "<= 0.5 point",
-                     f"{i['mrr_drop_points']} points, {i['passages_per_s']} vs {r['encode']['passages_per_s']} "
-                     f"passages/s", i["adopted"]))
+        rows.append(("int8 encoder: XQuAD MRR drop, full pipeline and dense (adopt only if <= 0.5 point)",
+                     "<= 0.5 point", f"{i['mrr_drop_points']} and {i['dense_mrr_drop_points']} points; "
+                     f"{i['passages_per_s']} vs {r['encode']['passages_per_s']} passages/s", i["adopted"]))
     return rows
 
 
@@ -125,14 +126,15 @@ def write_report(r: dict, out: Path, name: str) -> None:
         "",
         f"![latency]({name}-latency.png)",
         "",
-        "| chunks | dense index | p50 ms | p95 ms | dense recall@10 vs exact | its search p50 ms | exact search "
-        "p50 ms |",
+        "| chunks | dense index | p50 ms | p95 ms | dense recall@10 vs exact (index alone) | its search p50 ms "
+        "| exact search p50 ms |",
         "|---|---|---|---|---|---|---|",
     ]
     for size in sorted(r["query_latency_ms"], key=int):
         lat, rec = r["query_latency_ms"][size], r["recall_vs_exact"][size]
         lines.append(f"| {lat['chunks']:,} | {lat['dense_index']} | {lat['p50']} | {lat['p95']} | "
-                     f"{rec['recall@10']:.4f} | {rec['index_search_p50_ms']} | {rec['exact_search_p50_ms']} |")
+                     f"{rec['recall@10']:.4f} ({rec['raw_recall@10']:.4f}) | {rec['index_search_p50_ms']} | "
+                     f"{rec['exact_search_p50_ms']} |")
     some = next(iter(r["query_latency_ms"].values()))
     lines += [
         "",

@@ -654,3 +654,21 @@ def test_lock_is_released_when_the_build_fails(tmp_path, fake_encoder):
         build_index(tmp_path / "nope", index_dir, encoder=fake_encoder)
     with writer_lock(index_dir):
         pass
+
+
+def test_large_indexes_use_quantized_hnsw_that_finds_the_exact_neighbours(tmp_path, monkeypatch):
+    from qa.index import dense
+
+    monkeypatch.setattr(dense, "EXACT_LIMIT", 100)
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(2000, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    dense.save_dense(dense.build_dense(vectors), tmp_path / "dense.faiss")
+    index = dense.load_dense(tmp_path / "dense.faiss")
+    assert type(index).__name__ == "IndexHNSWSQ" and index.hnsw.efSearch == dense.HNSW_EF_SEARCH
+    queries = vectors[:50] + rng.normal(scale=0.3, size=(50, 32)).astype(np.float32)
+    _, candidates = index.search(queries, 100)
+    for q, ids in zip(queries, candidates):
+        # The retriever rescores the candidates with the exact vectors, as here.
+        found = ids[np.argsort(-(vectors[ids] @ q))[:10]]
+        assert set(found) == set(np.argsort(-(vectors @ q))[:10])

