@@ -1,10 +1,13 @@
-"""Typed records passed between the pipeline stages."""
+"""Typed records passed between the pipeline stages.
+
+Slotted: a large index holds hundreds of thousands of chunks, and a per-instance __dict__ would
+more than double what each costs."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Document:
     """One raw input article, before cleaning."""
 
@@ -17,7 +20,7 @@ class Document:
     source: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Article:
     """A cleaned article: `text` is what chunk offsets point into."""
 
@@ -30,7 +33,7 @@ class Article:
     url: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Chunk:
     """A passage of an article; `text == article.text[start:end]`."""
 
@@ -43,7 +46,7 @@ class Chunk:
     sentences: tuple[tuple[int, int], ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Passage:
     """A retrieved chunk with its source, as shown to the user."""
 
@@ -58,7 +61,7 @@ class Passage:
     score: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AnswerSentence:
     """One sentence of the extractive answer, cited to passage `citation` (1-based rank)."""
 
@@ -68,7 +71,7 @@ class AnswerSentence:
     end: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Answer:
     question: str
     abstained: bool
