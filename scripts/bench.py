@@ -247,7 +247,8 @@ def main() -> None:
     repeats = 1 if quick else 3
     sizes = (1_000, 10_000) if quick else (1_000, 10_000, 100_000)
     work = args.work / ("quick" if quick else "full")
-    work.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(work, ignore_errors=True)  # every index is built by the code being measured
+    work.mkdir(parents=True)
     started = time.perf_counter()
 
     results: dict = {"environment": environment(), "quick": quick}

@@ -39,3 +39,11 @@ def test_rows_stay_readable_after_the_file_is_removed(saved):
     rows = RowFile(path)
     path.unlink()  # a newer build removed the snapshot this reader opened
     assert np.array_equal(rows[0:5], array)
+
+
+def test_one_dimensional_files_read_as_values(tmp_path):
+    values = np.arange(10, dtype=np.int32)
+    np.save(tmp_path / "v.npy", values)
+    rows = RowFile(tmp_path / "v.npy")
+    assert rows.shape == (10,) and rows.ndim == 1
+    assert np.array_equal(rows[2:7], values[2:7]) and rows[3] == 3

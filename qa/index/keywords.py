@@ -10,6 +10,7 @@ import bm25s
 import numpy as np
 
 from ..tokens import bm25_tokens
+from .rows import RowFile
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
@@ -32,8 +33,12 @@ class KeywordIndex:
 
     @classmethod
     def load(cls, folder: Path) -> "KeywordIndex":
-        # Memory-mapped like the vectors: a question reads only its tokens' postings.
-        return cls(bm25s.BM25.load(str(folder), mmap=True))
+        model = bm25s.BM25.load(str(folder), mmap=True)
+        # The postings are read per question token, like the vectors (qa/index/rows.py): the
+        # postings of common syllables span most documents and would otherwise stay resident.
+        for name in ("data", "indices"):
+            model.scores[name] = RowFile(Path(folder) / f"{name}.csc.index.npy")
+        return cls(model)
 
     def known(self, tokens: Sequence[str]) -> list[str]:
         return [t for t in tokens if t in self._vocab]

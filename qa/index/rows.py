@@ -1,6 +1,7 @@
-"""Rows of a 2-D .npy file, read on demand.
+"""Rows of a .npy file (1-D or 2-D), read on demand.
 
-A question needs a few hundred rows of the chunk and sentence vectors. Read with `pread` rather than
+A question needs a few hundred rows of the chunk and sentence vectors, and the BM25 postings of its
+few tokens. Read with `pread` rather than
 loaded or memory-mapped (the kernel maps neighbouring pages in on every fault, so after a hundred
 questions a mapping is resident whole), they cost no resident memory however large the index; and
 the open descriptor keeps a snapshot readable after a newer build removes its folder.
@@ -21,28 +22,28 @@ class RowFile:
             read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
             shape, fortran_order, dtype = read_header(f)
             self._offset = f.tell()
-        if len(shape) != 2 or fortran_order or dtype.hasobject:
-            raise ValueError(f"{path.name} does not hold a C-ordered 2-D array of numbers")
-        self.shape: tuple[int, int] = (int(shape[0]), int(shape[1]))
+        if len(shape) not in (1, 2) or fortran_order or dtype.hasobject:
+            raise ValueError(f"{path.name} does not hold a C-ordered 1-D or 2-D array of numbers")
+        self.shape: tuple[int, ...] = tuple(int(n) for n in shape)
+        self.ndim = len(self.shape)
         self.dtype = dtype
-        self._row_bytes = self.shape[1] * dtype.itemsize
+        self._row_shape = self.shape[1:]
+        self._row_bytes = int(np.prod(self._row_shape, dtype=np.int64)) * dtype.itemsize
         expected = self._offset + self.shape[0] * self._row_bytes
         if os.path.getsize(path) != expected:
             raise ValueError(f"{path.name} has {os.path.getsize(path)} bytes, its header promises {expected}")
         self._fd = os.open(path, os.O_RDONLY)
         weakref.finalize(self, os.close, self._fd)
 
-    ndim = 2
-
     def __len__(self) -> int:
         return self.shape[0]
 
     def _read(self, start: int, count: int) -> np.ndarray:
         data = os.pread(self._fd, count * self._row_bytes, self._offset + start * self._row_bytes)
-        return np.frombuffer(data, dtype=self.dtype).reshape(count, self.shape[1])
+        return np.frombuffer(data, dtype=self.dtype).reshape(count, *self._row_shape)
 
     def __getitem__(self, key) -> np.ndarray:
-        """An int gives one row; a slice with step 1 or an array of ids gives a 2-D array."""
+        """An int gives one row; a slice with step 1 or an array of ids gives an array of rows."""
         if isinstance(key, (int, np.integer)):
             index = int(key) + (self.shape[0] if key < 0 else 0)
             if not 0 <= index < self.shape[0]:
@@ -54,7 +55,7 @@ class RowFile:
                 raise IndexError("only contiguous slices of rows are supported")
             return self._read(start, max(0, stop - start))
         ids = np.asarray(key, dtype=np.int64).ravel()
-        out = np.empty((len(ids), self.shape[1]), dtype=self.dtype)
+        out = np.empty((len(ids), *self._row_shape), dtype=self.dtype)
         for i, row in enumerate(ids):
             out[i] = self[int(row)]
         return out
