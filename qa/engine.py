@@ -5,8 +5,6 @@ import logging
 from pathlib import Path
 from typing import Collection, Sequence
 
-import numpy as np
-
 from .abstain import AbstainParams, Evidence, confidence
 from .answer import AnswerParams, content_words, extract_answer, format_answer, overlap
 from .embed.encoder import Encoder, load_encoder, resolve_model

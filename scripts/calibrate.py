@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 from qa.build import build_index  # noqa: E402
 from qa.embed.encoder import load_encoder  # noqa: E402
 from qa.engine import Engine  # noqa: E402
-from qa.evaluate import GoldQuestion, load_questions, score  # noqa: E402
+from qa.evaluate import GoldQuestion, load_questions  # noqa: E402
 from qa.normalize import fold_diacritics  # noqa: E402
 from qa.retrieve import RetrievalParams  # noqa: E402
 

@@ -47,6 +47,38 @@ class FakeEncoder:
 
 
 @pytest.fixture
+def fake_model(monkeypatch):
+    """Every model the CLI would load is the fake encoder; records the specs asked for."""
+    from qa import build, engine
+    from qa.embed.encoder import ModelRef
+
+    loaded: list = []
+
+    def load_encoder(spec):
+        loaded.append(spec)
+        return FakeEncoder()
+
+    def resolve_model(spec):
+        return ModelRef("fake-encoder", "nowhere")
+
+    # build and engine import these names: patch them where they are used.
+    monkeypatch.setattr(build, "load_encoder", load_encoder)
+    monkeypatch.setattr(build, "resolve_model", resolve_model)
+    monkeypatch.setattr(engine, "load_encoder", load_encoder)
+    monkeypatch.setattr(engine, "resolve_model", resolve_model)
+    return loaded
+
+
+def run_cli(capsys, *argv) -> tuple[int, str, str]:
+    """`python -m qa ARGV` in-process: (exit status, stdout, stderr)."""
+    from qa import cli
+
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
 def fake_encoder() -> FakeEncoder:
     return FakeEncoder()
 

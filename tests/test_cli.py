@@ -5,34 +5,13 @@ import json
 import shutil
 
 import pytest
-from conftest import FakeEncoder
+from conftest import run_cli
 
-from qa import build, cli, engine
-from qa.embed.encoder import ModelRef
+from qa import cli
 from qa.index.store import snapshot_path
 
 PASSAGE_KEYS = {"rank", "doc_id", "title", "date", "source", "text", "start", "end", "score"}
 QUESTION = "ASEAN và Nhật Bản cam kết tăng cường quan hệ đối tác chiến lược như thế nào?"
-
-
-@pytest.fixture
-def fake_model(monkeypatch):
-    """Every model the CLI would load is the fake encoder; records the specs asked for."""
-    loaded: list = []
-
-    def load_encoder(spec):
-        loaded.append(spec)
-        return FakeEncoder()
-
-    def resolve_model(spec):
-        return ModelRef("fake-encoder", "nowhere")
-
-    # build and engine import these names: patch them where they are used.
-    monkeypatch.setattr(build, "load_encoder", load_encoder)
-    monkeypatch.setattr(build, "resolve_model", resolve_model)
-    monkeypatch.setattr(engine, "load_encoder", load_encoder)
-    monkeypatch.setattr(engine, "resolve_model", resolve_model)
-    return loaded
 
 
 @pytest.fixture
@@ -43,10 +22,6 @@ def index_dir(corpus, tmp_path, fake_model, capsys):
     return target
 
 
-def run(capsys, *argv):
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # --- index -----------------------------------------------------------------------------
@@ -54,7 +29,7 @@ def run(capsys, *argv):
 
 def test_index_prints_a_summary_with_counts(corpus, tmp_path, fake_model, capsys):
     target = tmp_path / "index"
-    code, out, err = run(capsys, "index", "--corpus", corpus, "--index", target)
+    code, out, err = run_cli(capsys, "index", "--corpus", corpus, "--index", target)
     assert code == 0
     assert f"Index {target} written: 5 articles, " in out
     chunks = int(out.split(" articles, ")[1].split(" chunks")[0])
@@ -63,7 +38,7 @@ def test_index_prints_a_summary_with_counts(corpus, tmp_path, fake_model, capsys
     assert (target / "CURRENT").is_file()
     assert fake_model == ["default"]
 
-    code, out, err = run(capsys, "index", "--corpus", corpus, "--index", target)
+    code, out, err = run_cli(capsys, "index", "--corpus", corpus, "--index", target)
     assert code == 0
     assert f"Index {target} up to date: 5 articles, {chunks} chunks" in out
     assert f"embedded 0, reused {chunks}" in out
@@ -71,7 +46,7 @@ def test_index_prints_a_summary_with_counts(corpus, tmp_path, fake_model, capsys
 
 def test_index_after_a_change_reports_it(index_dir, corpus, capsys):
     (corpus / "003_dfe8999da49fa911.txt").unlink()
-    code, out, _ = run(capsys, "index", "--corpus", corpus, "--index", index_dir)
+    code, out, _ = run_cli(capsys, "index", "--corpus", corpus, "--index", index_dir)
     assert code == 0
     assert "written: 4 articles" in out
     assert "removed 1" in out
@@ -80,10 +55,10 @@ def test_index_after_a_change_reports_it(index_dir, corpus, capsys):
 def test_index_warns_about_skipped_files_and_strict_fails(corpus, tmp_path, fake_model, capsys):
     (corpus / "anh.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
     target = tmp_path / "index"
-    code, out, err = run(capsys, "index", "--corpus", corpus, "--index", target)
+    code, out, err = run_cli(capsys, "index", "--corpus", corpus, "--index", target)
     assert code == 0
     assert "warning: skipped anh.txt: is not text" in err
-    code, out, err = run(capsys, "index", "--corpus", corpus, "--index", target, "--strict")
+    code, out, err = run_cli(capsys, "index", "--corpus", corpus, "--index", target, "--strict")
     assert code == 1
     assert "anh.txt" in err
 
@@ -91,15 +66,15 @@ def test_index_warns_about_skipped_files_and_strict_fails(corpus, tmp_path, fake
 def test_index_size_limit_is_configurable(corpus, tmp_path, fake_model, capsys):
     (corpus / "lon.txt").write_text("Bài viết dài về ASEAN. " * 50_000, encoding="utf-8")  # ~1.2 MB
     target = tmp_path / "index"
-    code, out, err = run(capsys, "index", "--corpus", corpus, "--index", target, "--max-mb", "1")
+    code, out, err = run_cli(capsys, "index", "--corpus", corpus, "--index", target, "--max-mb", "1")
     assert code == 0
     assert "warning: skipped lon.txt:" in err and "1,048,576-byte limit" in err
-    code, out, err = run(capsys, "index", "--corpus", corpus, "--index", target, "--max-mb", "2")
+    code, out, err = run_cli(capsys, "index", "--corpus", corpus, "--index", target, "--max-mb", "2")
     assert code == 0 and "lon.txt" not in err and "added 1" in out
 
 
 def test_index_missing_corpus_exits_non_zero(tmp_path, fake_model, capsys):
-    code, out, err = run(capsys, "index", "--corpus", tmp_path / "nope", "--index", tmp_path / "index")
+    code, out, err = run_cli(capsys, "index", "--corpus", tmp_path / "nope", "--index", tmp_path / "index")
     assert code == 2
     assert err.startswith("error: Corpus not found")
     assert str(tmp_path / "nope") in err
@@ -110,7 +85,7 @@ def test_index_missing_corpus_exits_non_zero(tmp_path, fake_model, capsys):
 
 
 def test_ask_json(index_dir, capsys, fake_model):
-    code, out, err = run(capsys, "ask", QUESTION, "--index", index_dir, "--json")
+    code, out, err = run_cli(capsys, "ask", QUESTION, "--index", index_dir, "--json")
     assert code == 0
     data = json.loads(out)
     assert {"question", "abstained", "answer", "passages"} <= set(data)
@@ -129,13 +104,13 @@ def test_ask_json(index_dir, capsys, fake_model):
 
 
 def test_ask_json_top_k(index_dir, capsys):
-    code, out, _ = run(capsys, "ask", QUESTION, "--index", index_dir, "--json", "--top-k", "2")
+    code, out, _ = run_cli(capsys, "ask", QUESTION, "--index", index_dir, "--json", "--top-k", "2")
     assert code == 0
     assert [p["rank"] for p in json.loads(out)["passages"]] == [1, 2]
 
 
 def test_ask_text_output(index_dir, capsys):
-    code, out, err = run(capsys, "ask", QUESTION, "--index", index_dir)
+    code, out, err = run_cli(capsys, "ask", QUESTION, "--index", index_dir)
     assert code == 0
     assert "[1] ASEAN và Nhật Bản cam kết tăng cường quan hệ đối tác chiến lược" in out
     assert "001_16ae142da84ba3c1.txt" in out
@@ -157,7 +132,7 @@ def test_ask_batch_json(index_dir, tmp_path, capsys):
     ]
     batch = tmp_path / "questions.jsonl"
     batch.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    code, out, err = run(capsys, "ask", "--batch", batch, "--index", index_dir, "--json", "--top-k", "3")
+    code, out, err = run_cli(capsys, "ask", "--batch", batch, "--index", index_dir, "--json", "--top-k", "3")
     assert code == 0
     rows = [json.loads(line) for line in out.splitlines()]
     assert len(rows) == len(lines)
@@ -180,7 +155,7 @@ def test_ask_batch_json(index_dir, tmp_path, capsys):
 def test_ask_batch_answers_every_line_blank_ones_included(index_dir, tmp_path, capsys):
     batch = tmp_path / "questions.jsonl"
     batch.write_text('{"question": "ASEAN"}\n\n   \nnot json\n', encoding="utf-8")
-    code, out, _ = run(capsys, "ask", "--batch", batch, "--index", index_dir)
+    code, out, _ = run_cli(capsys, "ask", "--batch", batch, "--index", index_dir)
     assert code == 0
     rows = [json.loads(line) for line in out.splitlines()]
     assert len(rows) == 4  # one output line per input line, in order
@@ -190,7 +165,7 @@ def test_ask_batch_answers_every_line_blank_ones_included(index_dir, tmp_path, c
 
 
 def test_ask_batch_missing_file(index_dir, tmp_path, capsys):
-    code, out, err = run(capsys, "ask", "--batch", tmp_path / "none.jsonl", "--index", index_dir)
+    code, out, err = run_cli(capsys, "ask", "--batch", tmp_path / "none.jsonl", "--index", index_dir)
     assert code == 2
     assert "none.jsonl" in err
     assert "Traceback" not in err
@@ -198,7 +173,7 @@ def test_ask_batch_missing_file(index_dir, tmp_path, capsys):
 
 @pytest.mark.parametrize("question", ["", "   "])
 def test_ask_empty_question_exits_non_zero(index_dir, capsys, question):
-    code, out, err = run(capsys, "ask", question, "--index", index_dir)
+    code, out, err = run_cli(capsys, "ask", question, "--index", index_dir)
     assert code != 0
     assert out == ""
     assert err.startswith("error: ")
@@ -206,23 +181,23 @@ def test_ask_empty_question_exits_non_zero(index_dir, capsys, question):
 
 
 def test_ask_punctuation_only_question_exits_non_zero(index_dir, capsys):
-    code, out, err = run(capsys, "ask", "?!", "--index", index_dir)
+    code, out, err = run_cli(capsys, "ask", "?!", "--index", index_dir)
     assert code != 0
     assert "empty" in err
 
 
 def test_ask_needs_a_question_or_a_batch(index_dir, tmp_path, capsys):
-    code, _, err = run(capsys, "ask", "--index", index_dir)
+    code, _, err = run_cli(capsys, "ask", "--index", index_dir)
     assert code == 2 and "--batch" in err
     batch = tmp_path / "q.jsonl"
     batch.write_text('{"question": "ASEAN"}\n', encoding="utf-8")
-    code, _, err = run(capsys, "ask", "ASEAN", "--batch", batch, "--index", index_dir)
+    code, _, err = run_cli(capsys, "ask", "ASEAN", "--batch", batch, "--index", index_dir)
     assert code == 2 and "--batch" in err
 
 
 def test_ask_missing_index_names_the_folder(tmp_path, fake_model, capsys):
     missing = tmp_path / "missing_dir"
-    code, out, err = run(capsys, "ask", "ASEAN là gì?", "--index", missing)
+    code, out, err = run_cli(capsys, "ask", "ASEAN là gì?", "--index", missing)
     assert code != 0
     assert out == ""
     assert str(missing) in err
@@ -233,14 +208,14 @@ def test_ask_missing_index_names_the_folder(tmp_path, fake_model, capsys):
 
 def test_ask_damaged_index_exits_with_a_message(index_dir, capsys):
     (snapshot_path(index_dir) / "dense.faiss").write_bytes(b"garbage")
-    code, out, err = run(capsys, "ask", "ASEAN", "--index", index_dir)
+    code, out, err = run_cli(capsys, "ask", "ASEAN", "--index", index_dir)
     assert code == 2
     assert "damaged" in err and "--rebuild" in err
 
 
 def test_ask_index_with_empty_vectors_exits_with_a_message(index_dir, capsys):
     (snapshot_path(index_dir) / "vectors.npy").write_bytes(b"")
-    code, out, err = run(capsys, "ask", "ASEAN", "--index", index_dir)
+    code, out, err = run_cli(capsys, "ask", "ASEAN", "--index", index_dir)
     assert code == 2
     assert "--rebuild" in err
 
@@ -274,7 +249,7 @@ def damage(index_dir, how: str, name: str = "") -> None:
 
 
 def check_damage_message(index_dir, capsys) -> str:
-    code, out, err = run(capsys, "ask", QUESTION, "--index", index_dir)
+    code, out, err = run_cli(capsys, "ask", QUESTION, "--index", index_dir)
     assert code == 2 and out == ""
     assert err.startswith("error: ") and "Traceback" not in err
     assert str(index_dir) in err and "python -m qa index" in err
@@ -309,8 +284,8 @@ def test_ask_on_a_foreign_or_unreadable_index_names_the_folder_and_the_rebuild(i
                                  ("current-garbage", "")], ids=str)
 def test_index_over_a_damaged_index_rebuilds_it(index_dir, corpus, capsys, how):
     damage(index_dir, *how)
-    code, out, err = run(capsys, "index", "--corpus", corpus, "--index", index_dir)
+    code, out, err = run_cli(capsys, "index", "--corpus", corpus, "--index", index_dir)
     assert code == 0 and "Traceback" not in err
     assert "reused 0" in out
-    code, out, _ = run(capsys, "ask", QUESTION, "--index", index_dir, "--json")
+    code, out, _ = run_cli(capsys, "ask", QUESTION, "--index", index_dir, "--json")
     assert code == 0 and json.loads(out)["passages"]

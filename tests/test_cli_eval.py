@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, FakeEncoder
+from conftest import ROOT, run_cli
 
-from qa import build, cli, engine
-from qa.embed.encoder import ModelRef
+from qa import cli
 from qa.index.store import has_index
 
 SEED_QUESTIONS = ROOT.parent / "shared" / "eval" / "seed_dev.jsonl"
@@ -29,38 +28,17 @@ GOLD_ID_ROWS = [
 ]
 
 
-@pytest.fixture
-def fake_model(monkeypatch):
-    """Every model the CLI would load is the fake encoder; records the specs asked for."""
-    loaded: list = []
-
-    def load_encoder(spec):
-        loaded.append(spec)
-        return FakeEncoder()
-
-    # build and engine import these names: patch them where they are used.
-    monkeypatch.setattr(build, "load_encoder", load_encoder)
-    monkeypatch.setattr(build, "resolve_model", lambda spec: ModelRef("fake-encoder", "nowhere"))
-    monkeypatch.setattr(engine, "load_encoder", load_encoder)
-    monkeypatch.setattr(engine, "resolve_model", lambda spec: ModelRef("fake-encoder", "nowhere"))
-    return loaded
-
-
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     return path
 
 
-def run(capsys, *argv):
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_eval_evidence_questions_text_report(corpus, tmp_path, fake_model, capsys):
     questions = write_jsonl(tmp_path / "q.jsonl", EVIDENCE_ROWS)
     index = tmp_path / "index"
-    code, out, err = run(capsys, "eval", "--questions", questions, "--corpus", corpus, "--index", index)
+    code, out, err = run_cli(capsys, "eval", "--questions", questions, "--corpus", corpus, "--index", index)
     assert code == 0
     assert f"Index {index} ({corpus}): " in err and "written" in err
     assert out.startswith("3 questions (2 answerable, 1 unanswerable)")
@@ -74,13 +52,13 @@ def test_eval_evidence_questions_text_report(corpus, tmp_path, fake_model, capsy
         assert any(line.startswith(kind) for line in lines[12:])
     assert "Misses" not in out
 
-    code, _, err = run(capsys, "eval", "--questions", questions, "--corpus", corpus, "--index", index)
+    code, _, err = run_cli(capsys, "eval", "--questions", questions, "--corpus", corpus, "--index", index)
     assert code == 0 and "up to date" in err  # the second run reuses the index
 
 
 def test_eval_gold_passage_ids_json(corpus, tmp_path, fake_model, capsys):
     questions = write_jsonl(tmp_path / "q.jsonl", GOLD_ID_ROWS)
-    code, out, err = run(capsys, "eval", "--questions", questions, "--corpus", corpus,
+    code, out, err = run_cli(capsys, "eval", "--questions", questions, "--corpus", corpus,
                          "--index", tmp_path / "index", "--json")
     assert code == 0
     data = json.loads(out)
@@ -96,7 +74,7 @@ def test_eval_gold_passage_ids_json(corpus, tmp_path, fake_model, capsys):
 def test_eval_show_misses(corpus, tmp_path, fake_model, capsys):
     questions = write_jsonl(tmp_path / "q.jsonl", EVIDENCE_ROWS)
     argv = ["eval", "--questions", questions, "--corpus", corpus, "--index", tmp_path / "index", "--show-misses"]
-    code, out, _ = run(capsys, *argv)
+    code, out, _ = run_cli(capsys, *argv)
     assert code == 0
     for name in ("bm25", "dense", "hybrid"):
         assert f"Misses of {name}: " in out
@@ -108,7 +86,7 @@ def test_eval_show_misses(corpus, tmp_path, fake_model, capsys):
     assert top.startswith("    top: 00") and ".txt: " in top
     assert len(top.split(".txt: ", 1)[1]) <= 150
 
-    code, out, _ = run(capsys, *argv, "--json")
+    code, out, _ = run_cli(capsys, *argv, "--json")
     misses = json.loads(out)["systems"]["dense"]["misses"]
     assert "e2" in [m["qid"] for m in misses]
 
@@ -121,7 +99,7 @@ def test_eval_show_misses(corpus, tmp_path, fake_model, capsys):
 def test_eval_bad_questions_file_exits_2_before_loading_a_model(tmp_path, fake_model, capsys, content, message):
     questions = tmp_path / "q.jsonl"
     questions.write_text(content, encoding="utf-8")
-    code, out, err = run(capsys, "eval", "--questions", questions, "--index", tmp_path / "index")
+    code, out, err = run_cli(capsys, "eval", "--questions", questions, "--index", tmp_path / "index")
     assert code == 2
     assert err.startswith("error: ") and message in err
     assert "Traceback" not in err
@@ -133,7 +111,7 @@ def test_eval_corpus_without_index_never_touches_the_app_index(corpus, tmp_path,
     monkeypatch.chdir(tmp_path)
     shutil.copytree(corpus, tmp_path / "mine")
     questions = write_jsonl(tmp_path / "q.jsonl", EVIDENCE_ROWS)
-    code, _, err = run(capsys, "eval", "--questions", questions, "--corpus", "mine")
+    code, _, err = run_cli(capsys, "eval", "--questions", questions, "--corpus", "mine")
     assert code == 0
     cache = cli.eval_cache_dir(Path("mine"))
     assert cache.parent == Path(".cache") / "eval" and cache.name.startswith("mine-")
@@ -143,7 +121,7 @@ def test_eval_corpus_without_index_never_touches_the_app_index(corpus, tmp_path,
     # Another corpus path, even with the same folder name, gets its own folder.
     assert cli.eval_cache_dir(tmp_path / "other" / "mine") != cache
 
-    code, _, err = run(capsys, "eval", "--questions", questions, "--corpus", "mine", "--index", "embeddings")
+    code, _, err = run_cli(capsys, "eval", "--questions", questions, "--corpus", "mine", "--index", "embeddings")
     assert code == 2
     assert "app's index" in err and "Traceback" not in err
     assert not (tmp_path / "embeddings").exists()
@@ -153,12 +131,12 @@ def test_eval_with_neither_builds_the_app_index_from_the_app_corpus(corpus, tmp_
                                                                    monkeypatch):
     monkeypatch.chdir(tmp_path)  # the `corpus` fixture is tmp_path / "corpus": the app's default corpus here
     questions = write_jsonl(tmp_path / "q.jsonl", EVIDENCE_ROWS)
-    code, _, err = run(capsys, "eval", "--questions", questions)
+    code, _, err = run_cli(capsys, "eval", "--questions", questions)
     assert code == 0
     assert "Index embeddings (corpus)" in err
     assert has_index(tmp_path / "embeddings")
 
-    code, _, err = run(capsys, "eval", "--questions", questions)
+    code, _, err = run_cli(capsys, "eval", "--questions", questions)
     assert code == 0
     assert err == ""  # an existing index is used as it is
 
@@ -166,13 +144,13 @@ def test_eval_with_neither_builds_the_app_index_from_the_app_corpus(corpus, tmp_
 def test_eval_index_without_corpus(corpus, tmp_path, fake_model, capsys):
     questions = write_jsonl(tmp_path / "q.jsonl", EVIDENCE_ROWS)
     index = tmp_path / "index"
-    code, _, err = run(capsys, "eval", "--questions", questions, "--index", index)
+    code, _, err = run_cli(capsys, "eval", "--questions", questions, "--index", index)
     assert code == 2
     assert str(index) in err and "--corpus" in err
 
     assert cli.main(["index", "--corpus", str(corpus), "--index", str(index)]) == 0
     capsys.readouterr()
-    code, out, err = run(capsys, "eval", "--questions", questions, "--index", index, "--json")
+    code, out, err = run_cli(capsys, "eval", "--questions", questions, "--index", index, "--json")
     assert code == 0
     assert err == ""  # used as it is: no build
     assert json.loads(out)["questions"] == 3

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from conftest import SEED_CORPUS, FakeEncoder
-from test_cli import fake_model  # noqa: F401  (the CLI with the fake encoder)
 from test_ingest import PNG, to_cp1258
 
 from qa import cli
