@@ -112,16 +112,16 @@ def build_index(
         if previous and (previous.manifest.model_id != model_id or previous.manifest.params != params_dict):
             previous = None  # vectors of another model or chunking: nothing to reuse
 
-        kept = _unchanged_articles(previous, docs)
+        source_hashes = {doc.doc_id: _document_hash(doc) for doc in docs}
+        kept = _unchanged_articles(previous, source_hashes)
         prepared: dict[str, _Prepared] = {}
-        source_hashes: dict[str, str] = {}
         for doc in docs:
             ready = kept.get(doc.doc_id) or _prepare(doc, params)
             if ready is None:
                 skipped.append(Skipped(doc.doc_id, "has no article text after cleaning"))
+                del source_hashes[doc.doc_id]
                 continue
             prepared[doc.doc_id] = ready
-            source_hashes[doc.doc_id] = _document_hash(doc)
         hashes = {doc_id: p.article_hash for doc_id, p in prepared.items()}
         fingerprint = _hash("".join(f"{d}\0{h}\n" for d, h in sorted(hashes.items())))
         if previous and previous.manifest.corpus_fingerprint == fingerprint:
@@ -190,7 +190,7 @@ def _prepare(doc: Document, params: IndexParams) -> _Prepared | None:
     return _Prepared(article, _article_hash(article), chunks, keys)
 
 
-def _unchanged_articles(previous: IndexData | None, docs: list[Document]) -> dict[str, _Prepared]:
+def _unchanged_articles(previous: IndexData | None, source_hashes: dict[str, str]) -> dict[str, _Prepared]:
     """Articles whose source is byte-for-byte what the previous index read: they are taken as
     cleaned and chunked then, so adding one article to a large corpus does not redo the rest."""
     if previous is None:
@@ -199,11 +199,11 @@ def _unchanged_articles(previous: IndexData | None, docs: list[Document]) -> dic
     for stored in previous.chunks:
         by_doc.setdefault(stored.chunk.doc_id, []).append(stored)
     kept = {}
-    for doc in docs:
-        if previous.source_hashes.get(doc.doc_id) == _document_hash(doc):
-            stored = by_doc.get(doc.doc_id, [])
-            kept[doc.doc_id] = _Prepared(previous.articles[doc.doc_id], previous.article_hashes[doc.doc_id],
-                                         [s.chunk for s in stored], [s.text_hash for s in stored])
+    for doc_id, source_hash in source_hashes.items():
+        if previous.source_hashes.get(doc_id) == source_hash:
+            stored = by_doc.get(doc_id, [])
+            kept[doc_id] = _Prepared(previous.articles[doc_id], previous.article_hashes[doc_id],
+                                     [s.chunk for s in stored], [s.text_hash for s in stored])
     return kept
 
 
@@ -219,12 +219,9 @@ def _previous(index_dir: Path) -> IndexData | None:
 
 def _vectors_by_hash(data: IndexData) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     vectors, sentences = np.asarray(data.vectors), np.asarray(data.sentence_vectors)  # one read each
-    out, start = {}, 0
-    for i, stored in enumerate(data.chunks):
-        end = start + len(stored.chunk.sentences)
-        out[stored.text_hash] = (vectors[i], sentences[start:end])
-        start = end
-    return out
+    bounds = data.sentence_starts
+    return {stored.text_hash: (vectors[i], sentences[bounds[i]:bounds[i + 1]])
+            for i, stored in enumerate(data.chunks)}
 
 
 def _embed(encoder: Encoder, items: list[tuple[str, tuple[tuple[int, int], ...]]], progress: Progress | None,

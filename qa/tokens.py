@@ -36,15 +36,10 @@ def bm25_tokens(text: str) -> list[str]:
     without needing a word segmenter.
     """
     syls = syllables(text)
-    marked = [_marked(s) for s in syls]
+    marked = [FOLD_MARK + _fold(s) for s in syls]
     out: list[str] = []
-    for syl, fold in zip(syls, marked):
+    for syl, mark in zip(syls, marked):
         out.append(syl)
-        out.append(fold)
+        out.append(mark)
     out.extend(f"{a}_{b[1:]}" for a, b in zip(marked, marked[1:]))
     return out
-
-
-@lru_cache(maxsize=1 << 17)
-def _marked(syllable: str) -> str:
-    return FOLD_MARK + fold_diacritics(syllable)

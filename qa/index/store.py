@@ -76,11 +76,12 @@ class IndexData:
 
     def __post_init__(self):
         counts = [len(stored.chunk.sentences) for stored in self.chunks]
-        self._sentence_starts = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
+        # Row of each chunk's first sentence in `sentence_vectors`; the last entry is their count.
+        self.sentence_starts = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
 
     def sentences_of(self, chunk_index: int) -> np.ndarray:
         """The vectors of the sentences of chunk `chunk_index`, as float32."""
-        start, end = self._sentence_starts[chunk_index], self._sentence_starts[chunk_index + 1]
+        start, end = self.sentence_starts[chunk_index], self.sentence_starts[chunk_index + 1]
         return np.asarray(self.sentence_vectors[start:end], dtype=np.float32)
 
 
