@@ -353,9 +353,10 @@ def show_reply(index: int, reply: dict, engine: Engine) -> None:
 
 
 def show_not_found(index: int, answer: Answer, engine: Engine) -> None:
-    st.markdown("**Không tìm thấy thông tin liên quan trong kho bài viết.**")
-    st.caption("Câu hỏi có thể nằm ngoài nội dung các bài đã lưu. Hãy thử diễn đạt lại, "
-               "hoặc thêm bài viết ở thanh bên.")
+    st.markdown("**Kho bài viết không trả lời câu hỏi này.**")
+    if answer.reason:
+        st.markdown(md_escape(answer.reason))
+    st.caption("Hãy thử diễn đạt lại, hoặc thêm bài viết ở thanh bên.")
     with st.expander("Các đoạn gần nhất (không đủ để trả lời câu hỏi)", expanded=False):
         top = answer.passages[0].score
         for passage in answer.passages:

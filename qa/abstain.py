@@ -1,39 +1,94 @@
-"""Decide whether the corpus answers the question at all.
+"""Decide whether the corpus answers the question, how sure that is, and why when it does not.
 
-Dense similarity alone does not separate answerable from unanswerable questions (both reach
-cosine 0.82-0.85 on the seeds), so a logistic model combines it with how much of the question's
-content the best passage and the best answer sentence actually contain.
+Similarity alone does not separate answers from near misses: a passage on US aid and a question on
+EU aid reach the same cosine. A logistic model combines the similarities with what the cited
+passage actually says: whether it names the question's names and numbers (`qa.support`), how many
+of its words it contains, and whether the answer sentence holds the kind of answer asked for. Its
+output is the confidence shown to users, calibrated on dev questions (`scripts/calibrate.py`).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
+
+from .question import QuestionFacts
+from .support import Support
 
 
 @dataclass(frozen=True)
 class Evidence:
     dense: float  # cosine of the top passage
-    overlap: float  # share of the question's content words in the top passage
     sentence: float  # cosine of the best answer sentence
-    vietnamese: float  # 1 for a Vietnamese query, 0 for English: overlap means little across languages
-    unaccented: bool  # the encoder understands unaccented Vietnamese poorly: lower cosines are normal
+    terms: float  # share of the question's content words in the cited passage (translated for English)
+    missing: float  # the question's names absent from the cited article (0, 1, or 2 for two or more)
+    unknown: float  # names the corpus never mentions (0, 1, 2)
+    outside: float  # share of the names that the article has only outside the cited passage
+    numbers_missing: float  # numbers of the question absent from the cited passage (0, 1, 2)
+    kind_missing: float  # 1 when the question asks for a figure, date, place or name the answer lacks
+    vietnamese: float  # 1 for a Vietnamese query, 0 for English
+    unaccented: float  # 1 for Vietnamese typed without diacritics: lower cosines are normal
+
+    @classmethod
+    def of(cls, dense: float, sentence: float, support: Support, kind_found: bool, facts: QuestionFacts,
+           vietnamese: float, unaccented: bool) -> "Evidence":
+        return cls(dense, sentence, support.terms, min(2, len(support.missing)), min(2, len(support.unknown)),
+                   len(support.outside) / support.names if support.names else 0.0,
+                   min(2, len(support.numbers_missing)), float(bool(facts.expects) and not kind_found),
+                   vietnamese, float(unaccented))
+
+    def features(self) -> tuple[float, ...]:
+        return astuple(self)
+
+
+FEATURES = tuple(Evidence.__dataclass_fields__)
 
 
 @dataclass(frozen=True)
 class AbstainParams:
-    # Fitted by scripts/calibrate.py (class-balanced logistic regression on the dev questions).
-    # Refitted when answer sentences became pooled from the passage's own forward pass.
-    w_dense: float = 58.11
-    w_overlap: float = 3.89
-    w_sentence: float = 16.13
-    w_vietnamese: float = -1.80
-    w_unaccented: float = 5.87
-    bias: float = -62.75
-    # z = -1.0: on dev, 2.5% of answerable and 88% of unanswerable questions abstained.
-    threshold: float = 0.27
+    # Fitted by scripts/calibrate.py (logistic regression on the dev half of the dev questions);
+    # weights in the order of FEATURES.
+    weights: tuple[float, ...] = (20.0, 10.0, 4.0, -3.0, -3.0, -1.0, -2.0, -1.0, -1.0, 1.0)
+    bias: float = -23.0
+    threshold: float = 0.5
 
 
 def confidence(e: Evidence, p: AbstainParams = AbstainParams()) -> float:
-    z = (p.bias + p.w_dense * e.dense + p.w_overlap * e.overlap + p.w_sentence * e.sentence
-         + p.w_vietnamese * e.vietnamese + p.w_unaccented * e.unaccented)
+    z = p.bias + sum(w * x for w, x in zip(p.weights, e.features()))
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+_KIND = {
+    "number": "con số", "date": "thời điểm", "place": "địa điểm", "person": "tên người hay cơ quan",
+}
+
+
+def reason(facts: QuestionFacts, supports: list[Support], e: Evidence) -> str:
+    """Why the corpus does not answer, in the chat's language, from the strongest failing signal.
+
+    A name counts as absent only when none of the checked passages names it, so the reason never
+    says the corpus lacks what another passage on screen shows.
+    """
+    unknown = _in_all(s.unknown for s in supports)
+    if unknown:
+        return f"Kho bài viết không có bài nào nhắc đến {_join(unknown)}."
+    missing = _in_all([*s.missing, *s.outside] for s in supports)
+    if missing:
+        return f"Các đoạn liên quan nhất trong kho bài viết không nói về {_join(missing)}."
+    numbers = _in_all(s.numbers_missing for s in supports)
+    if numbers:
+        return f"Các đoạn liên quan nhất không nhắc đến {_join(numbers)}."
+    if e.kind_missing:
+        return f"Không đoạn nào nêu {_KIND[facts.expects]} trả lời câu hỏi này."
+    return "Các đoạn tìm được không đủ khớp với câu hỏi để trả lời."
+
+
+def _in_all(groups) -> list[str]:
+    sets = [list(g) for g in groups]
+    if not sets:
+        return []
+    return [x for x in sets[0] if all(x in other for other in sets[1:])]
+
+
+def _join(items: list[str]) -> str:
+    quoted = [f"“{x}”" for x in items]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " và " + quoted[-1]

@@ -131,6 +131,7 @@ def answer_json(answer: Answer) -> dict:
         "passages": [asdict(p) for p in answer.passages],
         "sentences": [asdict(s) for s in answer.sentences],
         "confidence": round(answer.confidence, 4),
+        "reason": answer.reason,
     }
 
 
@@ -182,7 +183,8 @@ def _batch(engine, path: Path, top_k: int) -> Iterator[dict]:
 def _render(answer: Answer) -> str:
     lines = []
     if answer.abstained:
-        lines.append("Không tìm thấy thông tin trả lời trong kho bài viết. Các đoạn gần nhất:")
+        lines.append(f"Kho bài viết không trả lời câu hỏi này. {answer.reason}".rstrip())
+        lines.append("Các đoạn gần nhất (không trả lời câu hỏi):")
     else:
         lines.append(answer.answer)
     lines.append("")

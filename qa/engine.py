@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Collection, Sequence
 
-from .abstain import AbstainParams, Evidence, confidence
-from .answer import AnswerParams, content_words, extract_answer, format_answer, overlap
+from .abstain import AbstainParams, Evidence, confidence, reason
+from .answer import AnswerParams, extract_answer, format_answer
 from .embed.encoder import Encoder, load_encoder, resolve_model
 from .errors import ModelMismatchError, QuestionError
 from .followup import contextualize
 from .index.store import IndexData, load_index, rebuild_hint
 from .normalize import normalize_query
+from .question import QuestionFacts, analyze, expected_answer
 from .retrieve import Hit, RetrievalParams, Retriever
+from .support import TextView, check
 from .types import Answer, Article, Passage
 
 log = logging.getLogger(__name__)
@@ -36,6 +39,9 @@ class Engine:
         self.retriever = Retriever(data, retrieval)
         self.answer_params = answer
         self.abstain_params = abstain
+        # Whole-article token views for name checks, a few dozen recent ones (shared by threads:
+        # a lost race only repeats the work).
+        self._article_views: dict[str, TextView] = {}
 
     @classmethod
     def open(cls, index_dir: Path | str = "embeddings", model: str | None = None,
@@ -78,21 +84,43 @@ class Engine:
         passages = tuple(self._passage(rank, hit) for rank, hit in enumerate(hits, 1))
         if not passages:
             return Answer(asked, True, "", ()), None
-        sentences = [(self.data.chunks[h.chunk_index].chunk.sentences, self.data.sentences_of(h.chunk_index))
-                     for h in hits[: self.answer_params.passages]]
-        extract = extract_answer(asked, vector, passages, sentences, self.answer_params)
         profile = self.retriever.profile(query)
-        evidence = Evidence(
-            dense=hits[0].dense,
-            overlap=overlap(content_words(query), passages[0].title + "\n" + passages[0].text),
-            sentence=extract.best_cosine,
-            vietnamese=profile.vietnamese,
-            unaccented=profile.unaccented,
-        )
+        facts = self._facts(asked, query, english=profile.vietnamese < 0.5)
+        top = hits[: self.answer_params.passages]
+        sentences = [(self.data.chunks[h.chunk_index].chunk.sentences, self.data.sentences_of(h.chunk_index))
+                     for h in top]
+        supports = [check(facts, TextView(p.title + "\n" + p.text), self._article_view(p.doc_id),
+                          self.data.keywords.known) for p in passages[: len(top)]]
+        extract = extract_answer(facts, vector, passages, sentences, supports, self.answer_params)
+        cited = extract.sentences[0].citation - 1 if extract.sentences else 0
+        evidence = Evidence.of(hits[0].dense, extract.best_cosine, supports[cited], extract.kind_found, facts,
+                               profile.vietnamese, profile.unaccented)
         conf = confidence(evidence, self.abstain_params)
         if conf < self.abstain_params.threshold:
-            return Answer(asked, True, "", passages, (), conf), evidence
+            return Answer(asked, True, "", passages, (), conf, reason(facts, supports, evidence)), evidence
         return Answer(asked, False, format_answer(extract.sentences), passages, extract.sentences, conf), evidence
+
+    @staticmethod
+    def _facts(asked: str, query: str, english: bool) -> QuestionFacts:
+        """The question's own names and numbers; a follow-up ("Còn Nhật Bản thì sao?") takes the
+        kind of answer from the conversation when it does not say, but not its names: the new
+        name replaces the old one."""
+        facts = analyze(asked, english)
+        if query != asked and not facts.expects:
+            facts = replace(facts, expects=expected_answer(query))
+        return facts
+
+    def _article_view(self, doc_id: str):
+        def view() -> TextView:
+            cached = self._article_views.get(doc_id)
+            if cached is None:
+                article = self.data.articles[doc_id]
+                cached = TextView(article.title + "\n" + article.text)
+                if len(self._article_views) >= 64:
+                    self._article_views.pop(next(iter(self._article_views)))
+                self._article_views[doc_id] = cached
+            return cached
+        return view
 
     def _passage(self, rank: int, hit: Hit) -> Passage:
         chunk = self.data.chunks[hit.chunk_index].chunk

@@ -25,10 +25,33 @@ class GoldQuestion:
     evidence: tuple[str, ...] = ()  # a passage containing any of these answers the question
     gold_ids: tuple[str, ...] = ()  # or: a passage of one of these articles answers it
     history: tuple[str, ...] = ()
+    answers: tuple[str, ...] = ()  # gold answer strings (XQuAD); the answer sentences should contain one
 
     @property
     def answerable(self) -> bool:
         return bool(self.evidence or self.gold_ids)
+
+    @property
+    def checks_answer(self) -> bool:
+        """Whether the answer sentences can be scored: there are strings to look for in them."""
+        return bool(self.evidence or self.answers)
+
+    def answer_hit(self, answer: Answer) -> bool:
+        """The shown answer sentences contain an evidence string (or else a gold answer)."""
+        if answer.abstained:
+            return False
+        text = normalize_query(" ".join(s.text for s in answer.sentences))
+        return any(normalize_query(e) in text for e in (self.evidence or self.answers))
+
+    def right(self, answer: Answer) -> bool:
+        """A shown answer is right when its sentences hold the answer (or, with only gold article
+        ids to go by, when it cites one of those articles)."""
+        if answer.abstained or not self.answerable:
+            return False
+        if self.checks_answer:
+            return self.answer_hit(answer)
+        cited = {s.citation for s in answer.sentences}
+        return any(p.rank in cited and p.doc_id in self.gold_ids for p in answer.passages)
 
     def is_hit(self, passage: Passage) -> bool:
         if self.gold_ids and passage.doc_id in self.gold_ids:
@@ -61,7 +84,7 @@ def load_questions(path: Path) -> list[GoldQuestion]:
         if not isinstance(question, str) or not any(ch.isalnum() for ch in question):
             raise QuestionsFileError(f'{where}: needs a JSON object with a non-empty "question" string.')
         lists = {}
-        for field in ("evidence", "gold_passage_ids", "history"):
+        for field in ("evidence", "gold_passage_ids", "history", "answers"):
             value = row.get(field) or []
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise QuestionsFileError(f'{where}: "{field}" must be a list of strings.')
@@ -74,6 +97,7 @@ def load_questions(path: Path) -> list[GoldQuestion]:
             evidence=lists["evidence"],
             gold_ids=lists["gold_passage_ids"],
             history=lists["history"],
+            answers=lists["answers"],
         ))
     if not out:
         raise QuestionsFileError(f"The questions file {path} has no questions.")
@@ -89,17 +113,46 @@ class Scores:
     ndcg10: float
     abstain_answerable: float
     abstain_unanswerable: float
+    answer_checked: int = 0  # answerable questions with strings to look for in the answer sentences
+    answer_hit: float = 0.0  # share of those whose shown answer sentences contain one
+
+
+# Confidence bins of the reliability table: shown answers in [low, high) against the share right.
+BINS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0001)
+
+
+@dataclass(frozen=True)
+class Bin:
+    low: float
+    high: float
+    shown: int  # answers shown (not abstained) with a confidence in the bin
+    right: int
+    mean_confidence: float
+
+
+def reliability(questions: Sequence[GoldQuestion], answers: Sequence[Answer]) -> tuple[Bin, ...]:
+    """Shown answers by confidence, against how many were right: calibrated when they agree."""
+    out = []
+    for low, high in zip(BINS, BINS[1:]):
+        inside = [(q, a) for q, a in zip(questions, answers) if not a.abstained and low <= a.confidence < high]
+        mean = sum(a.confidence for _, a in inside) / len(inside) if inside else 0.0
+        out.append(Bin(low, min(high, 1.0), len(inside), sum(q.right(a) for q, a in inside), mean))
+    return tuple(out)
 
 
 def score(questions: Sequence[GoldQuestion], answers: Sequence[Answer], ks: Sequence[int] = (1, 5, 10)) -> Scores:
     ranks: list[int | None] = []
     abst_a = abst_u = 0
+    checked = hits = 0
     for q, a in zip(questions, answers, strict=True):
         if not q.answerable:
             abst_u += a.abstained
             continue
         abst_a += a.abstained
         ranks.append(next((p.rank for p in a.passages if q.is_hit(p)), None))
+        if q.checks_answer:
+            checked += 1
+            hits += q.answer_hit(a)
     n = len(ranks)
     n_u = len(questions) - n
     return Scores(
@@ -110,6 +163,8 @@ def score(questions: Sequence[GoldQuestion], answers: Sequence[Answer], ks: Sequ
         ndcg10=sum(1 / math.log2(r + 1) for r in ranks if r and r <= 10) / n if n else 0.0,
         abstain_answerable=abst_a / n if n else 0.0,
         abstain_unanswerable=abst_u / n_u if n_u else 0.0,
+        answer_checked=checked,
+        answer_hit=hits / checked if checked else 0.0,
     )
 
 
@@ -138,6 +193,7 @@ class SystemReport:
     by_kind: dict[str, Scores]  # in order of first appearance in the questions file
     seconds: float  # wall clock of its `ask` calls, summed
     misses: tuple[Miss, ...]
+    reliability: tuple[Bin, ...] = ()
 
     @property
     def qps(self) -> float:
@@ -194,7 +250,8 @@ def _system_report(name: str, questions: Sequence[GoldQuestion], answers: Sequen
     misses = tuple(_miss(q, a) for q, a in zip(questions, answers)
                    if (q.answerable and not any(q.is_hit(p) for p in a.passages[:max(KS)]))
                    or (not q.answerable and not a.abstained))
-    return SystemReport(name, score(questions, answers, KS), by_kind, seconds, misses)
+    return SystemReport(name, score(questions, answers, KS), by_kind, seconds, misses,
+                        reliability(questions, answers))
 
 
 def _miss(q: GoldQuestion, a: Answer) -> Miss:
@@ -217,7 +274,9 @@ def report_json(report: EvalReport, misses: bool = False) -> dict:
 def _system_json(s: SystemReport, misses: bool) -> dict:
     out = {**_scores_json(s.scores), "qps": round(s.qps, 2),
            "by_kind": {kind: {"questions": k.answerable + k.unanswerable, **_scores_json(k)}
-                       for kind, k in s.by_kind.items()}}
+                       for kind, k in s.by_kind.items()},
+           "reliability": [{"low": b.low, "high": b.high, "shown": b.shown, "right": b.right,
+                            "mean_confidence": round(b.mean_confidence, 4)} for b in s.reliability]}
     if misses:
         out["misses"] = [asdict(m) for m in s.misses]
     return out
@@ -233,6 +292,7 @@ def _scores_json(s: Scores) -> dict:
         "ndcg@10": rate(s.ndcg10, s.answerable),
         "abstain_answerable": rate(s.abstain_answerable, s.answerable),
         "abstain_unanswerable": rate(s.abstain_unanswerable, s.unanswerable),
+        "answer_hit": rate(s.answer_hit, s.answer_checked),
     }
 
 
@@ -247,7 +307,8 @@ def render_report(report: EvalReport, misses: bool = False) -> str:
         f"{'':24s}" + "".join(f"{n:>9s}" for n in names),
     ]
     rows = [("Recall@1", "recall@1"), ("Recall@5", "recall@5"), ("Recall@10", "recall@10"), ("MRR", "mrr"),
-            ("nDCG@10", "ndcg@10"), ("abstained (answerable)", "abstain_answerable"),
+            ("nDCG@10", "ndcg@10"), ("answer sentences hold it", "answer_hit"),
+            ("abstained (answerable)", "abstain_answerable"),
             ("abstained (unanswerable)", "abstain_unanswerable")]
     overall = [_scores_json(s.scores) for s in report.systems]
     for label, key in rows:
@@ -266,6 +327,13 @@ def render_report(report: EvalReport, misses: bool = False) -> str:
             cells.append(" ".join(_cell(j[key]) for key in ("recall@1", "recall@5", "mrr")) + f" {abstained:5.3f}")
         n = first.answerable + first.unanswerable
         lines.append(f"{kind[:16]:16s}{n:5d}" + "".join(f"  {c:>23s}" for c in cells))
+
+    hybrid = next((s for s in report.systems if s.name == "hybrid"), report.systems[-1])
+    lines += ["", f"Reliability ({hybrid.name}): shown answers by confidence, and the share of them that are right.",
+              f"{'confidence':>12s}{'shown':>7s}{'right':>7s}{'mean conf.':>12s}{'accuracy':>10s}"]
+    for b in hybrid.reliability:
+        accuracy = f"{b.right / b.shown:10.3f}" if b.shown else f"{'—':>10s}"
+        lines.append(f"{b.low:5.2f}–{b.high:<6.2f}{b.shown:7d}{b.right:7d}{b.mean_confidence:12.3f}{accuracy}")
 
     if misses:
         for s in report.systems:

@@ -21,7 +21,7 @@ import re
 import unicodedata
 from typing import Iterable, Sequence
 
-from .answer import STOPWORDS
+from .tokens import STOPWORDS
 from .normalize import fold_diacritics, normalize_query
 from .tokens import SYLLABLE, syllables
 from .types import Answer, AnswerSentence, Passage

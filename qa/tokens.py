@@ -15,6 +15,14 @@ from .normalize import fold_diacritics
 SYLLABLE = re.compile(r"[^\W_]+")
 FOLD_MARK = "~"
 
+# Words that carry the question's form, not its topic; they must not count as overlap.
+STOPWORDS = frozenset(fold_diacritics(w) for w in """
+    là gì nào ai đâu sao bao nhiêu mấy khi thế nào như được có không của và các những một với cho
+    trong tại về từ đến theo đã sẽ đang này đó hay hoặc thì mà nhằm để bởi do vì nên năm ngày tháng
+    the a an of to in on at for by with and or is are was were be been what which who whom when where
+    why how many much does did do that this these those from as it its their there
+""".split())
+
 
 def syllables(text: str) -> list[str]:
     """Lower-cased word characters runs; the text must already be normalized."""

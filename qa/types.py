@@ -79,3 +79,4 @@ class Answer:
     passages: tuple[Passage, ...]
     sentences: tuple[AnswerSentence, ...] = field(default=())
     confidence: float = 0.0
+    reason: str = ""  # why the corpus does not answer, when abstained

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
 TIMEOUT = 180  # the first run loads the model and builds the index
 
-NOT_FOUND = "Không tìm thấy thông tin liên quan trong kho bài viết."
+NOT_FOUND = "Kho bài viết không trả lời câu hỏi này."
 NEW_ARTICLE = """Việt Nam và Australia ký thỏa thuận hợp tác nông nghiệp công nghệ cao
 
 Ngày 12/5/2023 tại Hà Nội, Bộ Nông nghiệp và Phát triển nông thôn Việt Nam và Bộ Nông nghiệp Australia đã ký thỏa thuận hợp tác về nông nghiệp công nghệ cao.

@@ -44,9 +44,9 @@ def test_eval_evidence_questions_text_report(corpus, tmp_path, fake_model, capsy
     assert out.startswith("3 questions (2 answerable, 1 unanswerable)")
     lines = out.splitlines()
     assert lines[3].split() == ["bm25", "dense", "hybrid"]
-    labels = ["Recall@1", "Recall@5", "Recall@10", "MRR", "nDCG@10", "abstained (answerable)",
-              "abstained (unanswerable)", "questions/s"]
-    assert [line[:24].strip() for line in lines[4:12]] == labels
+    labels = ["Recall@1", "Recall@5", "Recall@10", "MRR", "nDCG@10", "answer sentences hold it",
+              "abstained (answerable)", "abstained (unanswerable)", "questions/s"]
+    assert [line[:24].strip() for line in lines[4:13]] == labels
     assert lines[6].split()[1:] == ["0.500"] * 3  # Recall@10: e1 found by every system, e2 by none
     for kind in ("exact", "paraphrase", "unanswerable"):
         assert any(line.startswith(kind) for line in lines[12:])

@@ -107,8 +107,9 @@ def test_ask_with_evidence(engine):
     answer, evidence = engine.ask_with_evidence(QUESTION)
     assert evidence is not None
     assert -1.0 <= evidence.dense <= 1.0
-    assert 0.0 <= evidence.overlap <= 1.0
-    assert evidence.overlap > 0.5  # the top passage holds most of the question's words
+    assert 0.0 <= evidence.terms <= 1.0
+    assert evidence.terms > 0.5  # the cited passage holds most of the question's words
+    assert evidence.missing == evidence.unknown == 0  # and names what the question names
 
 
 def test_unaccented_question_finds_the_same_article(engine):

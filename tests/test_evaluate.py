@@ -342,7 +342,8 @@ def test_run_eval_needs_ten_passages_and_questions(split_engine):
         run_eval(split_engine, [])
 
 
-METRIC_KEYS = {"recall@1", "recall@5", "recall@10", "mrr", "ndcg@10", "abstain_answerable", "abstain_unanswerable"}
+METRIC_KEYS = {"recall@1", "recall@5", "recall@10", "mrr", "ndcg@10", "abstain_answerable", "abstain_unanswerable",
+               "answer_hit"}
 
 
 def test_report_json_shape(seed_engine):
@@ -352,7 +353,7 @@ def test_report_json_shape(seed_engine):
     assert (data["questions"], data["answerable"], data["unanswerable"], data["top_k"]) == (5, 3, 2, 10)
     assert list(data["systems"]) == ["bm25", "dense", "hybrid"]
     for system, out in zip(report.systems, data["systems"].values()):
-        assert out.keys() == METRIC_KEYS | {"qps", "by_kind"}
+        assert out.keys() == METRIC_KEYS | {"qps", "by_kind", "reliability"}
         assert out["recall@10"] == round(system.scores.recall[10], 4)
         assert out["mrr"] == round(system.scores.mrr, 4)
         assert out["qps"] > 0

@@ -1,0 +1,156 @@
+"""What a question is about and what kind of answer it asks for.
+
+The encoder scores "EU aid to ASEAN" and "US aid to ASEAN" almost alike; what tells them apart is
+the names, numbers and years the question states. This module reads those off the question, in
+Vietnamese (with or without diacritics) or English, so that `qa.support` can check them against a
+passage.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .aliases import Match, Token, Variant, english_terms, find_groups, make_group, tokenize
+from .normalize import fold_diacritics, normalize_query
+from .tokens import STOPWORDS
+
+# Capitalized words that start or shape a question rather than name something.
+_NOT_NAMES = frozenset(fold_diacritics(w) for w in """
+    what when where which who whom whose why how is are was were do does did can could will would
+    should has have had the a an in on at of for to by from and or with during after before since
+    i you we they he she it this that these those there january february march april may june july
+    august september october november december monday tuesday wednesday thursday friday saturday sunday
+    còn vậy thế và nhưng theo tại ở trong khi năm ngày tháng ai gì nào sao bao
+""".split())
+
+# Numbers as written: digits with separators, not glued to a word ("COVID-19", "G20" are names).
+_NUMBER = re.compile(r"(?<![\w.,])(?<![^\W\d_]-)\d+(?:[.,]\d+)*")
+_THOUSANDS = re.compile(r"^\d{1,3}(?:([.,])\d{3})(?:\1\d{3})*$")
+
+# The kind of answer asked for, matched on the folded, lower-cased question.
+_EXPECTS = (
+    ("number", re.compile(r"\b(bao nhieu|how (many|much)|what (percentage|proportion|share|number|amount)"
+                          r"|ty le|so luong|so tien)\b")),
+    ("date", re.compile(r"\b(khi nao|bao gio|(nam|ngay|thang|thoi diem|thoi gian|luc|dip) nao|when|"
+                        r"(what|which) (year|date|day|month|time)|how long ago)\b")),
+    ("place", re.compile(r"\b(o dau|tai dau|(noi|dia diem|thanh pho|tinh) nao|where|(what|which) "
+                         r"(city|place|venue|province|location))\b")),
+    ("person", re.compile(r"\b(ai|who|whom|whose|(co quan|to chuc|cong ty|nuoc|quoc gia|ben|nguoi|doanh nghiep)"
+                          r" nao|(which|what) (organi[sz]ation|agency|body|company|country|countries|firm"
+                          r"|person|team|group))\b")),
+)
+# "mấy" asks for a number; folded it is also "máy" (machine), so only with diacritics.
+_MAY = re.compile(r"\bmấy\b")
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """A name the question is about: a country, body, person, place, programme or acronym."""
+
+    label: str  # as shown in a reason: the table's name, or the words as written
+    variants: tuple[Variant, ...]
+    from_table: bool  # in the bilingual table, so its other-language forms are known
+    english: bool  # a name in an English question outside the table: the passage may translate it
+
+
+@dataclass(frozen=True)
+class QuestionFacts:
+    names: tuple[Name, ...]
+    numbers: tuple[str, ...]  # canonical: "1000", "2.5", "2021"
+    expects: str  # "number", "date", "place", "person", or "" when it does not say
+    english: bool  # written without diacritics and mostly in English words
+    folded: bool  # written without diacritics
+    terms: tuple[tuple[Variant, ...], ...]  # the question's content words, each with its forms in the text
+
+
+def canonical_number(text: str) -> str:
+    if _THOUSANDS.match(text):
+        return re.sub(r"[.,]", "", text)
+    return text.replace(",", ".")
+
+
+def numbers_in(text: str) -> list[str]:
+    return [canonical_number(m) for m in _NUMBER.findall(text)]
+
+
+def expected_answer(question: str) -> str:
+    lowered = normalize_query(question).lower()
+    folded = fold_diacritics(lowered)
+    for kind, pattern in _EXPECTS:
+        if pattern.search(folded):
+            return kind
+    return "number" if _MAY.search(lowered) else ""
+
+
+def analyze(question: str, english: bool) -> QuestionFacts:
+    """The facts of a question; `english` comes from the retriever's language profile."""
+    tokens = tokenize(question)
+    folded = fold_diacritics(question) == question
+    matches = find_groups(tokens, folded)
+    taken = {i for m in matches if m.group.is_name for i in range(m.start, m.end)}
+    names = [Name(m.group.name, m.group.variants, True, False) for m in matches if m.group.is_name]
+    names += _acronyms(tokens, taken)
+    names += _capitalized_names(tokens, taken, english)
+    unique: dict[str, Name] = {}
+    for name in names:
+        unique.setdefault(name.label, name)
+    return QuestionFacts(
+        names=tuple(unique.values()),
+        numbers=tuple(dict.fromkeys(numbers_in(normalize_query(question)))),
+        expects=expected_answer(question),
+        english=english,
+        folded=folded,
+        terms=_terms(tokens, matches, english),
+    )
+
+
+def _acronyms(tokens: list[Token], taken: set[int]) -> list[Name]:
+    out = []
+    for i, t in enumerate(tokens):
+        if i not in taken and t.all_caps and t.folded not in _NOT_NAMES:
+            taken.add(i)
+            out.append(Name(t.text, (make_group("org", [t.text]).variants), False, False))
+    return out
+
+
+def _capitalized_names(tokens: list[Token], taken: set[int], english: bool) -> list[Name]:
+    """Runs of capitalized words outside the table: "Nguyễn Quốc Dũng", "Jared Allen", "Sunnylands"."""
+    runs: list[list[Token]] = []
+    current: list[Token] = []
+    for i, t in enumerate(tokens):
+        name_like = i not in taken and t.capitalized and t.folded not in _NOT_NAMES and not (i == 0 and not english)
+        if name_like and not (i == 0 and english and t.folded in _NOT_NAMES):
+            current.append(t)
+            continue
+        if current:
+            runs.append(current)
+        current = []
+    if current:
+        runs.append(current)
+    out = []
+    for run in runs:
+        if len(run) == 1:
+            word = run[0]
+            # One capitalized Vietnamese syllable is too often a title word ("Quỹ", "Hội nghị");
+            # a foreign name has no diacritics and some length ("Sunnylands", "Pfizer").
+            if len(word.text) < 4 or (not english and word.lower != word.folded):
+                continue
+        label = " ".join(t.text for t in run)
+        out.append(Name(label, make_group("org", [label]).variants, False, english))
+    return out
+
+
+def _terms(tokens: list[Token], matches: list[Match], english: bool) -> tuple[tuple[Variant, ...], ...]:
+    """Content words, each as the forms it may take in Vietnamese text (itself, and for an English
+    word its translations from the table)."""
+    out: list[tuple[Variant, ...]] = []
+    for m in matches:
+        out.append(m.group.variants)
+    covered = {i for m in matches for i in range(m.start, m.end)}
+    lookup = english_terms() if english else {}
+    for i, t in enumerate(tokens):
+        if i in covered or t.folded in STOPWORDS:
+            continue
+        own = make_group("term", [t.text]).variants
+        out.append(own + lookup.get(t.lower, ()))
+    return tuple(out)

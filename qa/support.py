@@ -1,0 +1,151 @@
+"""Does a passage say what the question is about? Names, numbers and the kind of answer, checked.
+
+A passage about US aid does not answer a question about EU aid however similar the two read to
+the encoder. `check` looks up each name and number of the question in the cited passage (allowing
+the table's aliases), then in the rest of its article, then in the corpus at all; `answers_kind`
+tells whether a sentence holds the kind of answer asked for (a figure, a date, a place, a name).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from .aliases import Token, Variant, tokenize
+from .question import Name, QuestionFacts, numbers_in
+from .tokens import FOLD_MARK
+
+
+class TextView:
+    """A text's tokens, indexed for looking up names and terms."""
+
+    __slots__ = ("tokens", "lower", "folded", "numbers")
+
+    def __init__(self, text: str):
+        self.tokens: list[Token] = tokenize(text)
+        self.lower: dict[str, list[int]] = {}
+        self.folded: dict[str, list[int]] = {}
+        for j, t in enumerate(self.tokens):
+            self.lower.setdefault(t.lower, []).append(j)
+            self.folded.setdefault(t.folded, []).append(j)
+        self.numbers = frozenset(numbers_in(text))
+
+    def mentions(self, variants: Sequence[Variant], folded: bool = False) -> bool:
+        """Whether any variant occurs: one word compared with its diacritics (unless the question
+        had none), several words compared folded, so "Hoà Bình" meets "Hòa Bình"; capitals where
+        the variant is written in capitals."""
+        return any(True for _ in self._occurrences(variants, folded))
+
+    def covered(self, variants: Sequence[Variant], folded: bool = False) -> set[int]:
+        """The token positions where the variants occur."""
+        return {j for start, end in self._occurrences(variants, folded) for j in range(start, end)}
+
+    def _occurrences(self, variants: Sequence[Variant], folded: bool):
+        for v in variants:
+            loose = folded or len(v.words) > 1
+            words = v.folded if loose else v.words
+            for j in (self.folded if loose else self.lower).get(words[0], ()):
+                window = self.tokens[j:j + len(words)]
+                if len(window) < len(words):
+                    continue
+                if tuple(t.folded if loose else t.lower for t in window) != words:
+                    continue
+                if not v.caps or all(t.all_caps or t.text.isdigit() for t in window):
+                    yield j, j + len(words)
+
+
+@dataclass(frozen=True)
+class Support:
+    """How far a passage covers the question's names and numbers."""
+
+    names: int  # names of the question that could be checked
+    missing: tuple[str, ...]  # named nowhere in the passage's article
+    outside: tuple[str, ...]  # named in the article but not in the passage
+    unknown: tuple[str, ...]  # named nowhere in the corpus
+    numbers: int
+    numbers_missing: tuple[str, ...]  # numbers of the question absent from the passage
+    terms: float  # share of the question's content words in the passage (translated for English)
+
+
+Known = Callable[[Sequence[str]], Sequence[str]]  # the corpus vocabulary: which BM25 tokens it has
+
+
+def known_in_corpus(name: Name, known: Known) -> bool:
+    for v in name.variants:
+        if len(v.folded) == 1:
+            if known([v.words[0]]):
+                return True
+        else:
+            pairs = [f"{FOLD_MARK}{a}_{b}" for a, b in zip(v.folded, v.folded[1:])]
+            if len(known(pairs)) == len(pairs):
+                return True
+    return False
+
+
+def check(facts: QuestionFacts, passage: TextView, article: Callable[[], TextView], known: Known) -> Support:
+    """`passage` covers the cited passage and its title; `article` gives the whole article on demand."""
+    missing, outside, unknown = [], [], []
+    checked = 0
+    for name in facts.names:
+        if passage.mentions(name.variants, facts.folded):
+            checked += 1
+            continue
+        if article().mentions(name.variants, facts.folded):
+            checked += 1
+            outside.append(name.label)
+            continue
+        if not known_in_corpus(name, known):
+            if name.english:
+                continue  # an English name the Vietnamese text may translate: cannot be checked
+            checked += 1
+            unknown.append(name.label)
+            continue
+        checked += 1
+        missing.append(name.label)
+    numbers_missing = tuple(n for n in facts.numbers if n not in passage.numbers)
+    return Support(checked, tuple(missing), tuple(outside), tuple(unknown), len(facts.numbers), numbers_missing,
+                   term_share(facts, passage))
+
+
+def term_share(facts: QuestionFacts, view: TextView) -> float:
+    if not facts.terms:
+        return 0.0
+    return sum(view.mentions(forms, facts.folded) for forms in facts.terms) / len(facts.terms)
+
+
+_NUMBER_WORDS = frozenset("""hai ba bốn tư sáu bảy tám chín mười mươi chục trăm nghìn ngàn vạn triệu tỷ tỉ nửa
+    hàng two three four five six seven eight nine ten dozen dozens hundred hundreds thousand thousands million
+    millions billion billions half""".split())
+_DATE = re.compile(r"\b(?:1[89]|20)\d\d\b|\b\d{1,2}/\d{1,2}\b|\b(?:tháng|ngày|năm|quý|thế kỷ) \d|\b(?:January|February|"
+                   r"March|April|May|June|July|August|September|October|November|December)\b|\bthứ (?:Hai|Ba|Tư|Năm|Sáu|Bảy)\b"
+                   r"|\bChủ nhật\b|\b(?:hôm qua|hôm nay|sáng|chiều|tối) (?:nay|qua|\d)")
+_PLACE_BEFORE = frozenset("tại ở từ đến in at from to".split())
+
+
+def answers_kind(expects: str, sentence: TextView, text: str, facts: QuestionFacts) -> bool:
+    """Whether the sentence holds the kind of answer the question asks for ("" asks for none)."""
+    if not expects:
+        return True
+    if expects == "number":
+        return bool(sentence.numbers - set(facts.numbers)) or any(t.lower in _NUMBER_WORDS for t in sentence.tokens)
+    if expects == "date":
+        for m in _DATE.finditer(text):
+            stated = numbers_in(m.group())
+            if not stated or any(n not in facts.numbers for n in stated):
+                return True
+        return False
+    # A place or a name that the question itself gives is not an answer.
+    given = set().union(*(sentence.covered(n.variants, facts.folded) for n in facts.names)) if facts.names else set()
+    toks = sentence.tokens
+    if expects == "place":
+        return any(toks[j].lower in _PLACE_BEFORE and toks[j + 1].capitalized and j + 1 not in given
+                   for j in range(len(toks) - 1))
+    # person or body: a capitalized name of two words or more, or an acronym, that the question does not give
+    for j, t in enumerate(toks):
+        if j in given or j == 0:
+            continue
+        if t.all_caps:
+            return True
+        if t.capitalized and j + 1 < len(toks) and toks[j + 1].capitalized and j + 1 not in given:
+            return True
+    return False

@@ -1,0 +1,162 @@
+"""Tests for answerability: the alias table, question facts, passage support, reasons, answer scoring."""
+from __future__ import annotations
+
+import pytest
+
+from qa.abstain import Evidence, reason
+from qa.aliases import find_groups, groups, tokenize
+from qa.evaluate import GoldQuestion, reliability
+from qa.normalize import fold_diacritics
+from qa.question import analyze, canonical_number, expected_answer, numbers_in
+from qa.support import TextView, answers_kind, check
+from qa.types import Answer, AnswerSentence, Passage
+
+
+def names_in(question: str) -> list[str]:
+    return [m.group.name for m in find_groups(tokenize(question), fold_diacritics(question) == question)
+            if m.group.is_name]
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("Liên minh châu Âu hỗ trợ ASEAN bao nhiêu tiền?", ["Liên minh châu Âu", "ASEAN"]),
+    ("How much did the US give to the EU?", ["Mỹ", "Liên minh châu Âu"]),
+    ("eu ho tro asean bao nhieu", ["Liên minh châu Âu", "ASEAN"]),  # typed lazily, in lower case
+    ("nhat ban ho tro bao nhieu", ["Nhật Bản"]),
+    ("Tổng thống Mỹ thăm Hà Nội khi nào?", ["Mỹ", "Hà Nội"]),
+])
+def test_names_are_found_with_their_aliases(question, expected):
+    assert names_in(question) == expected
+
+
+@pytest.mark.parametrize("question", [
+    "Who told us about it?",  # "us" and "who" are words, not the US and the WHO
+    "Nguyễn Minh Đức là ai?",  # "Đức" ends a person's name: not Germany
+    "nuoc nao dung thu nhat",  # "nhat" is "nhất" here: one-word names are not trusted without diacritics
+    "lao dong phap luat",
+])
+def test_words_that_only_look_like_names(question):
+    assert names_in(question) == []
+
+
+def test_every_group_has_a_name_and_variants():
+    table = groups()
+    assert len(table) > 200
+    assert all(g.name and g.variants for g in table)
+    assert {g.kind for g in table} == {"country", "org", "place", "term"}
+
+
+def test_question_facts():
+    facts = analyze("Cuộc họp SOM ASEAN-Trung Quốc lần thứ 28 năm 2022 diễn ra ở đâu?", english=False)
+    assert [n.label for n in facts.names] == ["ASEAN", "Trung Quốc", "SOM"]
+    assert facts.numbers == ("28", "2022")
+    assert facts.expects == "place"
+    english = analyze("How many doses did Jared Allen give Japan in 2021?", english=True)
+    assert {n.label for n in english.names} == {"Nhật Bản", "Jared Allen"}
+    assert english.expects == "number"
+    assert english.numbers == ("2021",)
+
+
+def test_numbers_glued_to_names_are_not_numbers():
+    assert numbers_in("COVID-19 và G20 năm 2021, giai đoạn 2016-2020, 1.000 người, 2,5%") == \
+        ["2021", "2016", "2020", "1000", "2.5"]
+    assert canonical_number("1,000,000") == canonical_number("1.000.000") == "1000000"
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("Mỹ cung cấp bao nhiêu liều vaccine?", "number"),
+    ("my cung cap bao nhieu lieu", "number"),
+    ("Có mấy nước tham gia?", "number"),
+    ("Khi nào văn phòng CDC khai trương?", "date"),
+    ("In what year was the fund set up?", "date"),
+    ("Cuộc họp diễn ra ở đâu?", "place"),
+    ("Who chaired the meeting?", "person"),
+    ("Cơ quan nào thực hiện dự án?", "person"),
+    ("Quan hệ hai nước phát triển thế nào?", ""),
+])
+def test_expected_answer(question, kind):
+    assert expected_answer(question) == kind
+
+
+def never_known(tokens):
+    return []
+
+
+def always_known(tokens):
+    return list(tokens)
+
+
+def test_support_finds_names_in_passage_article_or_nowhere():
+    facts = analyze("Liên minh châu Âu và Nhật Bản hỗ trợ ASEAN bao nhiêu năm 2021?", english=False)
+    passage = TextView("EU công bố hỗ trợ ASEAN 20 triệu euro trong năm 2021.")
+    article = TextView("Tiêu đề. EU công bố hỗ trợ ASEAN. Nhật Bản cũng tham gia.")
+    s = check(facts, passage, lambda: article, always_known)
+    assert (s.names, s.missing, s.outside, s.unknown) == (3, (), ("Nhật Bản",), ())
+    assert s.numbers_missing == ()
+    s = check(facts, TextView("Hoa Kỳ hỗ trợ ASEAN năm 2020."), lambda: TextView("Hoa Kỳ"), always_known)
+    assert s.missing == ("Liên minh châu Âu", "Nhật Bản") and s.numbers_missing == ("2021",)
+    s = check(facts, TextView("Hoa Kỳ hỗ trợ ASEAN."), lambda: TextView(""), never_known)
+    assert s.unknown == ("Liên minh châu Âu", "Nhật Bản")
+
+
+def test_english_names_outside_the_table_are_not_held_against_a_passage():
+    # "Panthers" may be written as is or translated: when the corpus never has it, it is not checked.
+    facts = analyze("How many points did the Panthers give up?", english=True)
+    s = check(facts, TextView("Đội phòng thủ chỉ để thua 308 điểm."), lambda: TextView(""), never_known)
+    assert (s.names, s.unknown, s.missing) == (0, (), ())
+
+
+def test_accents_written_the_old_way_still_match():
+    facts = analyze("Tỉnh Hòa Bình nhận bao nhiêu tiền?", english=False)
+    assert "Hòa Bình" in [n.label for n in facts.names]
+    s = check(facts, TextView("Tỉnh Hoà Bình nhận 5 tỷ đồng."), lambda: TextView(""), always_known)
+    assert s.missing == ()
+
+
+def test_english_terms_are_looked_up_in_vietnamese():
+    facts = analyze("How many vaccine doses did the US provide?", english=True)
+    s = check(facts, TextView("Hoa Kỳ đã cung cấp hơn 42 triệu liều vắc xin."), lambda: TextView(""), always_known)
+    assert s.terms >= 0.75
+
+
+@pytest.mark.parametrize("expects, sentence, found", [
+    ("number", "Hoa Kỳ đã cung cấp hơn 42 triệu liều vaccine.", True),
+    ("number", "Hoa Kỳ đã cung cấp vaccine cho ASEAN năm 2021.", False),  # 2021 is the question's own
+    ("date", "Văn phòng khai trương ngày 25/8/2021.", True),
+    ("date", "Văn phòng khai trương tại Hà Nội.", False),
+    ("place", "Cuộc họp diễn ra tại Jakarta.", True),
+    ("person", "Cuộc họp do Thứ trưởng Nguyễn Quốc Dũng chủ trì.", True),
+    ("person", "Cuộc họp diễn ra tốt đẹp.", False),
+])
+def test_answers_kind(expects, sentence, found):
+    facts = analyze("Mỹ cung cấp vaccine cho ASEAN năm 2021 khi nào?", english=False)
+    assert answers_kind(expects, TextView(sentence), sentence, facts) is found
+
+
+def test_reason_names_only_what_no_passage_has():
+    facts = analyze("Liên minh châu Âu hỗ trợ ASEAN bao nhiêu tiền?", english=False)
+    article = lambda: TextView("")  # noqa: E731
+    no_eu = check(facts, TextView("Hoa Kỳ hỗ trợ ASEAN 200 triệu USD."), article, always_known)
+    with_eu = check(facts, TextView("EU hỗ trợ ASEAN."), article, always_known)
+    evidence = Evidence.of(0.8, 0.8, no_eu, True, facts, 1.0, False)
+    assert "Liên minh châu Âu" in reason(facts, [no_eu, no_eu], evidence)
+    assert "Liên minh châu Âu" not in reason(facts, [no_eu, with_eu], evidence)
+    unknown = check(facts, TextView("Hoa Kỳ hỗ trợ ASEAN."), article, never_known)
+    assert reason(facts, [unknown], evidence).startswith("Kho bài viết không có bài nào nhắc đến")
+
+
+def _answer(text: str, confidence: float, abstained: bool = False) -> Answer:
+    passage = Passage(1, "a.txt", "T", "", "", text, 0, len(text), 1.0)
+    return Answer("q", abstained, text, (passage,), (AnswerSentence(text, 1, 0, len(text)),), confidence)
+
+
+def test_answer_hit_and_reliability():
+    q = GoldQuestion("1", "q", "vi", evidence=("42 triệu liều",))
+    right = _answer("Hoa Kỳ cung cấp hơn 42 triệu liều.", 0.93)
+    wrong = _answer("Nhật Bản tài trợ 85 triệu USD.", 0.97)
+    assert q.answer_hit(right) and q.right(right)
+    assert not q.answer_hit(wrong)
+    assert not q.right(_answer("Hoa Kỳ cung cấp hơn 42 triệu liều.", 0.2, abstained=True))
+    unanswerable = GoldQuestion("2", "q", "near-miss")
+    bins = {(b.low, b.high): b for b in reliability([q, q, unanswerable], [right, wrong, right])}
+    assert (bins[(0.9, 0.95)].shown, bins[(0.9, 0.95)].right) == (2, 1)  # an unanswerable answered is wrong
+    assert (bins[(0.95, 1.0)].shown, bins[(0.95, 1.0)].right) == (1, 0)
