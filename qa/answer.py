@@ -17,7 +17,7 @@ from .types import AnswerSentence, Passage
 class AnswerParams:
     passages: int = 3  # the top passages that may supply answer sentences
     max_sentences: int = 3
-    margin: float = 0.04  # a further sentence must score within this of the best one
+    margin: float = 0.08  # a further sentence must score within this of the best one (3 at most)
     lexical_weight: float = 0.3
     kind_weight: float = 0.05  # the sentence holds the kind of answer asked for
     agreement_weight: float = 0.1  # its passage names the question's names and numbers

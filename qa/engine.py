@@ -115,7 +115,7 @@ class Engine:
             cached = self._article_views.get(doc_id)
             if cached is None:
                 article = self.data.articles[doc_id]
-                cached = TextView(article.title + "\n" + article.text)
+                cached = TextView(f"{article.title}\n{article.date}\n{article.text}")
                 if len(self._article_views) >= 64:
                     self._article_views.pop(next(iter(self._article_views)))
                 self._article_views[doc_id] = cached

@@ -15,7 +15,7 @@ from .normalize import fold_diacritics, normalize_query
 from .tokens import STOPWORDS
 
 # Capitalized words that start or shape a question rather than name something.
-_NOT_NAMES = frozenset(fold_diacritics(w) for w in """
+_NOT_NAMES = frozenset(w for w in """
     what when where which who whom whose why how is are was were do does did can could will would
     should has have had the a an in on at of for to by from and or with during after before since
     i you we they he she it this that these those there january february march april may june july
@@ -26,6 +26,11 @@ _NOT_NAMES = frozenset(fold_diacritics(w) for w in """
 # Numbers as written: digits with separators, not glued to a word ("COVID-19", "G20" are names).
 _NUMBER = re.compile(r"(?<![\w.,])(?<![^\W\d_]-)\d+(?:[.,]\d+)*")
 _THOUSANDS = re.compile(r"^\d{1,3}(?:([.,])\d{3})(?:\1\d{3})*$")
+# Day and month of a date ("30/4", "30/4/2021", "tháng 10/2013"): the question's context, which a
+# passage often leaves to its article's date; the year stays.
+_DAY_MONTH = re.compile(r"(?<![\w/])\d{1,2}/\d{1,2}(?=/\d{2,4}\b|(?![\w/]))|(?<![\w/])\d{1,2}/(?=\d{4}\b)")
+# Ordinals ("lần thứ 28", "khóa 14", "28th"): an edition must be the same edition.
+_ORDINAL = re.compile(r"\b(?:thứ|khóa|khoá|kỳ|thu|khoa|ky)\s+(\d+)\b|\b(\d+)(?:st|nd|rd|th)\b", re.IGNORECASE)
 
 # The kind of answer asked for, matched on the folded, lower-cased question.
 _EXPECTS = (
@@ -56,7 +61,8 @@ class Name:
 @dataclass(frozen=True)
 class QuestionFacts:
     names: tuple[Name, ...]
-    numbers: tuple[str, ...]  # canonical: "1000", "2.5", "2021"
+    numbers: tuple[str, ...]  # canonical: "1000", "2.5", "2021"; not the day and month of a date
+    ordinals: tuple[str, ...]  # editions and ranks: "lần thứ 28", "28th" -> "28"
     expects: str  # "number", "date", "place", "person", or "" when it does not say
     english: bool  # written without diacritics and mostly in English words
     folded: bool  # written without diacritics
@@ -71,6 +77,17 @@ def canonical_number(text: str) -> str:
 
 def numbers_in(text: str) -> list[str]:
     return [canonical_number(m) for m in _NUMBER.findall(text)]
+
+
+def ordinals_in(text: str) -> list[str]:
+    return [a or b for a, b in _ORDINAL.findall(text)]
+
+
+def _question_numbers(question: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(plain numbers, ordinals) of a question; day and month of dates left out."""
+    ordinals = ordinals_in(question)
+    rest = _ORDINAL.sub(" ", _DAY_MONTH.sub(" ", question))
+    return tuple(dict.fromkeys(numbers_in(rest))), tuple(dict.fromkeys(ordinals))
 
 
 def expected_answer(question: str) -> str:
@@ -89,14 +106,17 @@ def analyze(question: str, english: bool) -> QuestionFacts:
     matches = find_groups(tokens, folded)
     taken = {i for m in matches if m.group.is_name for i in range(m.start, m.end)}
     names = [Name(m.group.name, m.group.variants, True, False) for m in matches if m.group.is_name]
-    names += _acronyms(tokens, taken)
+    names += _acronyms(tokens, taken | {i for m in matches for i in range(m.start, m.end)}, english)
+    taken |= {i for i, t in enumerate(tokens) if t.all_caps}
     names += _capitalized_names(tokens, taken, english)
     unique: dict[str, Name] = {}
     for name in names:
         unique.setdefault(name.label, name)
+    numbers, ordinals = _question_numbers(normalize_query(question))
     return QuestionFacts(
         names=tuple(unique.values()),
-        numbers=tuple(dict.fromkeys(numbers_in(normalize_query(question)))),
+        numbers=numbers,
+        ordinals=ordinals,
         expects=expected_answer(question),
         english=english,
         folded=folded,
@@ -104,13 +124,11 @@ def analyze(question: str, english: bool) -> QuestionFacts:
     )
 
 
-def _acronyms(tokens: list[Token], taken: set[int]) -> list[Name]:
-    out = []
-    for i, t in enumerate(tokens):
-        if i not in taken and t.all_caps and t.folded not in _NOT_NAMES:
-            taken.add(i)
-            out.append(Name(t.text, (make_group("org", [t.text]).variants), False, False))
-    return out
+def _acronyms(tokens: list[Token], taken: set[int], english: bool) -> list[Name]:
+    """Acronyms outside the table ("JCC", "MPAC"); in an English question one may stand for words
+    the Vietnamese text writes out ("TV"), so it is checked only where the corpus has it."""
+    return [Name(t.text, make_group("org", [t.text]).variants, False, english)
+            for i, t in enumerate(tokens) if i not in taken and t.all_caps and t.lower not in _NOT_NAMES]
 
 
 def _capitalized_names(tokens: list[Token], taken: set[int], english: bool) -> list[Name]:
@@ -118,8 +136,8 @@ def _capitalized_names(tokens: list[Token], taken: set[int], english: bool) -> l
     runs: list[list[Token]] = []
     current: list[Token] = []
     for i, t in enumerate(tokens):
-        name_like = i not in taken and t.capitalized and t.folded not in _NOT_NAMES and not (i == 0 and not english)
-        if name_like and not (i == 0 and english and t.folded in _NOT_NAMES):
+        name_like = i not in taken and t.capitalized and t.lower not in _NOT_NAMES and not (i == 0 and not english)
+        if name_like:
             current.append(t)
             continue
         if current:
@@ -132,8 +150,9 @@ def _capitalized_names(tokens: list[Token], taken: set[int], english: bool) -> l
         if len(run) == 1:
             word = run[0]
             # One capitalized Vietnamese syllable is too often a title word ("Quỹ", "Hội nghị");
-            # a foreign name has no diacritics and some length ("Sunnylands", "Pfizer").
-            if len(word.text) < 4 or (not english and word.lower != word.folded):
+            # a foreign name has no diacritics and some length ("Sunnylands", "Pfizer"). In an
+            # English question one capitalized word is as often a translated common noun ("Plan").
+            if english or len(word.text) < 4 or word.lower != word.folded:
                 continue
         label = " ".join(t.text for t in run)
         out.append(Name(label, make_group("org", [label]).variants, False, english))

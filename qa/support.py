@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from .aliases import Token, Variant, tokenize
-from .question import Name, QuestionFacts, numbers_in
+from .question import Name, QuestionFacts, numbers_in, ordinals_in
 from .tokens import FOLD_MARK
 
 
 class TextView:
     """A text's tokens, indexed for looking up names and terms."""
 
-    __slots__ = ("tokens", "lower", "folded", "numbers")
+    __slots__ = ("tokens", "lower", "folded", "numbers", "ordinals")
 
     def __init__(self, text: str):
         self.tokens: list[Token] = tokenize(text)
@@ -29,12 +29,17 @@ class TextView:
             self.lower.setdefault(t.lower, []).append(j)
             self.folded.setdefault(t.folded, []).append(j)
         self.numbers = frozenset(numbers_in(text))
+        self.ordinals = frozenset(ordinals_in(text))
 
     def mentions(self, variants: Sequence[Variant], folded: bool = False) -> bool:
         """Whether any variant occurs: one word compared with its diacritics (unless the question
         had none), several words compared folded, so "Hoà Bình" meets "Hòa Bình"; capitals where
         the variant is written in capitals."""
-        return any(True for _ in self._occurrences(variants, folded))
+        if any(True for _ in self._occurrences(variants, folded)):
+            return True
+        # A long name the question runs together ("Sở GD&ĐT Quảng Bình Đinh Quý Nhân") may be
+        # split up in the text: all its words are enough.
+        return any(len(v.folded) >= 3 and all(w in self.folded for w in v.folded) for v in variants)
 
     def covered(self, variants: Sequence[Variant], folded: bool = False) -> set[int]:
         """The token positions where the variants occur."""
@@ -63,7 +68,7 @@ class Support:
     outside: tuple[str, ...]  # named in the article but not in the passage
     unknown: tuple[str, ...]  # named nowhere in the corpus
     numbers: int
-    numbers_missing: tuple[str, ...]  # numbers of the question absent from the passage
+    numbers_missing: tuple[str, ...]  # editions absent from the passage, other numbers from the article
     terms: float  # share of the question's content words in the passage (translated for English)
 
 
@@ -102,9 +107,11 @@ def check(facts: QuestionFacts, passage: TextView, article: Callable[[], TextVie
             continue
         checked += 1
         missing.append(name.label)
-    numbers_missing = tuple(n for n in facts.numbers if n not in passage.numbers)
-    return Support(checked, tuple(missing), tuple(outside), tuple(unknown), len(facts.numbers), numbers_missing,
-                   term_share(facts, passage))
+    # An edition must be named in the passage itself; other numbers (a year, "RON 92") in the article.
+    numbers_missing = tuple(n for n in facts.ordinals if n not in passage.ordinals) + tuple(
+        n for n in facts.numbers if n not in passage.numbers and n not in article().numbers)
+    return Support(checked, tuple(missing), tuple(outside), tuple(unknown), len(facts.numbers) + len(facts.ordinals),
+                   numbers_missing, term_share(facts, passage))
 
 
 def term_share(facts: QuestionFacts, view: TextView) -> float:
@@ -116,7 +123,7 @@ def term_share(facts: QuestionFacts, view: TextView) -> float:
 _NUMBER_WORDS = frozenset("""hai ba bốn tư sáu bảy tám chín mười mươi chục trăm nghìn ngàn vạn triệu tỷ tỉ nửa
     hàng two three four five six seven eight nine ten dozen dozens hundred hundreds thousand thousands million
     millions billion billions half""".split())
-_DATE = re.compile(r"\b(?:1[89]|20)\d\d\b|\b\d{1,2}/\d{1,2}\b|\b(?:tháng|ngày|năm|quý|thế kỷ) \d|\b(?:January|February|"
+_DATE = re.compile(r"\b(?:1[89]|20)\d\d\b|\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b|\b(?:tháng|ngày|năm|quý|thế kỷ) \d+(?:/\d+)*|\b(?:January|February|"
                    r"March|April|May|June|July|August|September|October|November|December)\b|\bthứ (?:Hai|Ba|Tư|Năm|Sáu|Bảy)\b"
                    r"|\bChủ nhật\b|\b(?:hôm qua|hôm nay|sáng|chiều|tối) (?:nay|qua|\d)")
 _PLACE_BEFORE = frozenset("tại ở từ đến in at from to".split())
@@ -126,8 +133,9 @@ def answers_kind(expects: str, sentence: TextView, text: str, facts: QuestionFac
     """Whether the sentence holds the kind of answer the question asks for ("" asks for none)."""
     if not expects:
         return True
-    if expects == "number":
-        return bool(sentence.numbers - set(facts.numbers)) or any(t.lower in _NUMBER_WORDS for t in sentence.tokens)
+    if expects == "number":  # a figure: not the question's own numbers, nor a date
+        figures = set(numbers_in(_DATE.sub(" ", text))) - set(facts.numbers) - set(facts.ordinals)
+        return bool(figures) or any(t.lower in _NUMBER_WORDS for t in sentence.tokens)
     if expects == "date":
         for m in _DATE.finditer(text):
             stated = numbers_in(m.group())

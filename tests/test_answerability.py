@@ -48,12 +48,21 @@ def test_every_group_has_a_name_and_variants():
 def test_question_facts():
     facts = analyze("Cuộc họp SOM ASEAN-Trung Quốc lần thứ 28 năm 2022 diễn ra ở đâu?", english=False)
     assert [n.label for n in facts.names] == ["ASEAN", "Trung Quốc", "SOM"]
-    assert facts.numbers == ("28", "2022")
+    assert (facts.numbers, facts.ordinals) == (("2022",), ("28",))
     assert facts.expects == "place"
     english = analyze("How many doses did Jared Allen give Japan in 2021?", english=True)
     assert {n.label for n in english.names} == {"Nhật Bản", "Jared Allen"}
     assert english.expects == "number"
     assert english.numbers == ("2021",)
+
+
+def test_dates_and_editions_in_questions():
+    facts = analyze("Dịp 30/4 - 1/5/2021, cuộc họp lần thứ 9 (the 10th) tháng 10/2013 đón 1.000 khách?", english=False)
+    assert facts.numbers == ("2021", "2013", "1000")  # the day and month of a date are context
+    assert facts.ordinals == ("9", "10")
+    near_miss = check(facts, TextView("Cuộc họp lần thứ 8 năm 2021, 2013, 1.000 khách, lần thứ 10."),
+                      lambda: TextView(""), always_known)
+    assert near_miss.numbers_missing == ("9",)
 
 
 def test_numbers_glued_to_names_are_not_numbers():
