@@ -63,6 +63,21 @@ def test_unaccented_and_english_questions_find_the_passage(seed_engine):
         assert "42 triệu liều vaccine" in answer.passages[0].text, question
 
 
+def test_near_miss_is_declined_with_a_reason(seed_engine):
+    # Only the US contribution is in the corpus; the encoder finds it as close as for the real question.
+    answer = seed_engine.ask("Liên minh châu Âu hỗ trợ ASEAN bao nhiêu tiền ứng phó COVID-19?")
+    assert answer.abstained and answer.answer == ""
+    assert "Liên minh châu Âu" in answer.reason
+    edition = seed_engine.ask("Cuộc họp lần thứ 7 Ủy ban hợp tác chung ASEAN-Hoa Kỳ diễn ra ở đâu?")
+    assert edition.abstained  # the corpus has the 8th meeting
+
+
+def test_english_question_is_answered_across_languages(seed_engine):
+    answer = seed_engine.ask("When did the US CDC open its Southeast Asia regional office in Hanoi?")
+    assert not answer.abstained
+    assert "25/8/2021" in answer.answer
+
+
 def test_off_topic_question_abstains(seed_engine):
     answer = seed_engine.ask("Who won the 2022 FIFA World Cup?")
     assert answer.abstained and answer.answer == ""
