@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from .normalize import fold_diacritics, normalize_query
 
@@ -62,14 +62,19 @@ class AliasGroup:
         return self.kind in NAME_KINDS
 
 
-def _variant(text: str) -> Variant:
-    tokens = tokenize(text)
+def in_capitals(tokens: Sequence[Token]) -> bool:
+    """Written in capitals (digits allowed): "US", "COVID 19"."""
+    return all(t.all_caps or t.text.isdigit() for t in tokens)
+
+
+def variant_of(tokens: Sequence[Token]) -> Variant:
     return Variant(tuple(t.lower for t in tokens), tuple(t.folded for t in tokens),
-                   all(t.all_caps or t.text.isdigit() for t in tokens) and any(t.all_caps for t in tokens))
+                   in_capitals(tokens) and any(t.all_caps for t in tokens))
 
 
 def make_group(kind: str, variants: Sequence[str]) -> AliasGroup:
-    return AliasGroup(kind, variants[0], tuple(_variant(v) for v in variants if tokenize(v)))
+    tokenized = [tokenize(v) for v in variants]
+    return AliasGroup(kind, variants[0], tuple(variant_of(tokens) for tokens in tokenized if tokens))
 
 
 @lru_cache(maxsize=1)
@@ -142,7 +147,7 @@ _LOWERCASE_WORDS = frozenset("us who it is in an as at on no so".split())
 
 
 def _words_match(window: Sequence[Token], variant: Variant, folded: bool, lazy: bool) -> bool:
-    if variant.caps and not all(t.all_caps or t.text.isdigit() for t in window):
+    if variant.caps and not in_capitals(window):
         if not lazy or " ".join(variant.folded) in _LOWERCASE_WORDS:
             return False
     if folded:
@@ -162,20 +167,6 @@ def _single_word_ok(tokens: Sequence[Token], i: int, variant: Variant, folded: b
     # A capitalized word before it (not the question's first word) makes it part of a longer name.
     before = tokens[i - 1] if i > 1 else None
     return not (before and before.capitalized and not before.all_caps)
-
-
-def mentions(variants: Iterable[Variant], text_tokens: Sequence[Token]) -> bool:
-    """Whether any variant occurs in the text (compared with diacritics; capitals where required)."""
-    positions: dict[str, list[int]] = {}
-    for j, t in enumerate(text_tokens):
-        positions.setdefault(t.lower, []).append(j)
-    for variant in variants:
-        for j in positions.get(variant.words[0], ()):
-            window = text_tokens[j:j + len(variant.words)]
-            if tuple(t.lower for t in window) == variant.words and (
-                    not variant.caps or all(t.all_caps or t.text.isdigit() for t in window)):
-                return True
-    return False
 
 
 @lru_cache(maxsize=1)

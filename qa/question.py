@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .aliases import Match, Token, Variant, english_terms, find_groups, make_group, tokenize
+from .aliases import Match, Token, Variant, english_terms, find_groups, tokenize, variant_of
 from .normalize import fold_diacritics, normalize_query
 from .tokens import STOPWORDS
 
@@ -127,7 +127,7 @@ def analyze(question: str, english: bool) -> QuestionFacts:
 def _acronyms(tokens: list[Token], taken: set[int], english: bool) -> list[Name]:
     """Acronyms outside the table ("JCC", "MPAC"); in an English question one may stand for words
     the Vietnamese text writes out ("TV"), so it is checked only where the corpus has it."""
-    return [Name(t.text, make_group("org", [t.text]).variants, False, english)
+    return [Name(t.text, (variant_of([t]),), False, english)
             for i, t in enumerate(tokens) if i not in taken and t.all_caps and t.lower not in _NOT_NAMES]
 
 
@@ -155,7 +155,7 @@ def _capitalized_names(tokens: list[Token], taken: set[int], english: bool) -> l
             if english or len(word.text) < 4 or word.lower != word.folded:
                 continue
         label = " ".join(t.text for t in run)
-        out.append(Name(label, make_group("org", [label]).variants, False, english))
+        out.append(Name(label, (variant_of(run),), False, english))
     return out
 
 
@@ -170,6 +170,5 @@ def _terms(tokens: list[Token], matches: list[Match], english: bool) -> tuple[tu
     for i, t in enumerate(tokens):
         if i in covered or t.folded in STOPWORDS:
             continue
-        own = make_group("term", [t.text]).variants
-        out.append(own + lookup.get(t.lower, ()))
+        out.append((variant_of([t]),) + lookup.get(t.lower, ()))
     return tuple(out)

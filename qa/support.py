@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from .aliases import Token, Variant, tokenize
+from .aliases import Token, Variant, in_capitals, tokenize
 from .question import Name, QuestionFacts, numbers_in, ordinals_in
 from .tokens import FOLD_MARK
 
@@ -55,7 +55,7 @@ class TextView:
                     continue
                 if tuple(t.folded if loose else t.lower for t in window) != words:
                     continue
-                if not v.caps or all(t.all_caps or t.text.isdigit() for t in window):
+                if not v.caps or in_capitals(window):
                     yield j, j + len(words)
 
 

@@ -40,24 +40,28 @@ def select(articles: list[dict], size: int) -> list[dict]:
     return picked + rest[: size - len(picked)]
 
 
+def write(out: Path, size: int = 2000) -> None:
+    if not NEWS.exists():
+        sys.exit(f"The news corpus is absent: {NEWS} (it lives in ../shared/news-corpus/).")
+    articles = [json.loads(line) for line in NEWS.open(encoding="utf-8")]
+    chosen = select(articles, size)
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "news").mkdir(parents=True)
+    for seed in sorted((ROOT / "corpus").glob("*.txt")):
+        shutil.copy(seed, out / seed.name)
+    for a in chosen:
+        text = record_text(a.get("title") or "", a["text"], a.get("date") or "", a.get("source") or "")
+        (out / "news" / f"{a['id']}.txt").write_text(text, encoding="utf-8")
+    print(f"{out}: 5 seed articles + {len(chosen)} news articles")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=ROOT / ".cache" / "dev" / "corpus")
     parser.add_argument("--size", type=int, default=2000)
     args = parser.parse_args()
-    if not NEWS.exists():
-        sys.exit(f"The news corpus is absent: {NEWS} (it lives in ../shared/news-corpus/).")
-    articles = [json.loads(line) for line in NEWS.open(encoding="utf-8")]
-    chosen = select(articles, args.size)
-    if args.out.exists():
-        shutil.rmtree(args.out)
-    (args.out / "news").mkdir(parents=True)
-    for seed in sorted((ROOT / "corpus").glob("*.txt")):
-        shutil.copy(seed, args.out / seed.name)
-    for a in chosen:
-        text = record_text(a.get("title") or "", a["text"], a.get("date") or "", a.get("source") or "")
-        (args.out / "news" / f"{a['id']}.txt").write_text(text, encoding="utf-8")
-    print(f"{args.out}: 5 seed articles + {len(chosen)} news articles")
+    write(args.out, args.size)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ Needs ../shared (the news corpus and XQuAD); says so when it is absent.
 from __future__ import annotations
 
 import hashlib
-import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -18,6 +17,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import dev_corpus  # noqa: E402
 
 from qa.build import build_index  # noqa: E402
 from qa.embed.encoder import load_encoder  # noqa: E402
@@ -76,7 +78,7 @@ def engines(work: Path) -> dict[str, Engine]:
     encoder = load_encoder(None)
     corpus = ROOT / ".cache" / "dev" / "corpus"
     if not corpus.exists():
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "dev_corpus.py"), "--out", str(corpus)], check=True)
+        dev_corpus.write(corpus)
     build_index(ROOT / "corpus", work / "seed", encoder=encoder)
     build_index(EVAL / "xquad_vi" / "passages.jsonl", work / "xquad", encoder=encoder)
     build_index(corpus, ROOT / ".cache" / "dev" / "index", encoder=encoder)
