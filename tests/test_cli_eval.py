@@ -14,7 +14,8 @@ from conftest import ROOT, run_cli
 from qa import cli
 from qa.index.store import has_index
 
-SEED_QUESTIONS = ROOT.parent / "shared" / "eval" / "seed_dev.jsonl"
+# A copy of ../shared/eval/seed_dev.jsonl (written for this project): tests use only repository files.
+SEED_QUESTIONS = ROOT / "tests" / "data" / "seed_dev.jsonl"
 TITLE_QUESTION = "ASEAN và Nhật Bản cam kết tăng cường quan hệ đối tác chiến lược như thế nào?"
 EVIDENCE_ROWS = [
     {"id": "e1", "kind": "exact", "question": TITLE_QUESTION, "evidence": ["Nhật Bản"]},
