@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import astuple, dataclass
 
+from .answer import Extract
 from .question import QuestionFacts
 from .support import Support
 
@@ -19,21 +20,25 @@ from .support import Support
 class Evidence:
     dense: float  # cosine of the top passage
     sentence: float  # cosine of the best answer sentence
+    answer: float  # the sentence model's probability that the best sentence holds the answer
     terms: float  # share of the question's content words in the cited passage (translated for English)
     missing: float  # the question's names absent from the cited article (0, 1, or 2 for two or more)
     unknown: float  # names the corpus never mentions (0, 1, 2)
     outside: float  # share of the names that the article has only outside the cited passage
     numbers_missing: float  # numbers of the question absent from the cited passage (0, 1, 2)
     kind_missing: float  # 1 when the question asks for a figure, date, place or name the answer lacks
+    numbers_conflict: float  # years or editions the passage lacks while giving others (0, 1, 2)
+    rare_missing: float  # rarity of the rarest question word the corpus has and the passage lacks
     vietnamese: float  # 1 for a Vietnamese query, 0 for English
     unaccented: float  # 1 for Vietnamese typed without diacritics: lower cosines are normal
 
     @classmethod
-    def of(cls, dense: float, sentence: float, support: Support, kind_found: bool, facts: QuestionFacts,
+    def of(cls, dense: float, extract: Extract, support: Support, facts: QuestionFacts,
            vietnamese: float, unaccented: bool) -> "Evidence":
-        return cls(dense, sentence, support.terms, min(2, len(support.missing)), min(2, len(support.unknown)),
+        return cls(dense, extract.best_cosine, extract.best_probability, support.terms, min(2, len(support.missing)), min(2, len(support.unknown)),
                    len(support.outside) / support.names if support.names else 0.0,
-                   min(2, len(support.numbers_missing)), float(bool(facts.expects) and not kind_found),
+                   min(2, len(support.numbers_missing)), float(bool(facts.expects) and not extract.kind_found),
+                   min(2, len(support.numbers_conflict)), support.rare_missing,
                    vietnamese, float(unaccented))
 
     def features(self) -> tuple[float, ...]:
@@ -47,10 +52,11 @@ FEATURES = tuple(Evidence.__dataclass_fields__)
 class AbstainParams:
     # Fitted by scripts/calibrate.py (unweighted logistic regression on the 838 dev questions, label:
     # the shown answer is right); weights in the order of FEATURES. At 0.5, on those questions,
-    # 16% of answerable and 80% of unanswerable questions are declined, and 78% of the answers
+    # 13% of answerable and 84% of unanswerable questions are declined, and 82% of the answers
     # shown are right: a shown answer is more likely right than not.
-    weights: tuple[float, ...] = (-0.3, 16.799, 3.394, -3.313, -2.879, -5.074, -1.872, -0.367, -2.346, 0.888)
-    bias: float = -13.746
+    weights: tuple[float, ...] = (7.11, 10.848, 2.616, 1.55, -2.965, -3.038, -5.574, -0.261, -0.014, -4.565, -0.387,
+                                   -1.931, 0.814)
+    bias: float = -15.058
     threshold: float = 0.5
 
 
@@ -76,7 +82,7 @@ def reason(facts: QuestionFacts, supports: list[Support], e: Evidence) -> str:
     missing = _in_all([*s.missing, *s.outside] for s in supports)
     if missing:
         return f"Các đoạn liên quan nhất trong kho bài viết không nói về {_join(missing)}."
-    numbers = _in_all(s.numbers_missing for s in supports)
+    numbers = _in_all([*s.numbers_missing, *s.numbers_conflict] for s in supports)
     if numbers:
         return f"Các đoạn liên quan nhất không nhắc đến {_join(numbers)}."
     if e.kind_missing:

@@ -1,7 +1,8 @@
 """Extractive answers: the sentences of the retrieved passages that best answer the question."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -12,15 +13,36 @@ from .support import Support, TextView, answers_kind, term_share
 from .tokens import STOPWORDS, syllables
 from .types import AnswerSentence, Passage
 
+# What a candidate sentence is scored on (see `_features`).
+SENTENCE_FEATURES = (
+    "cosine",  # similarity of the sentence to the question
+    "cosine_gap",  # how far below the most similar candidate (0 for it)
+    "terms",  # share of the question's content words in the sentence
+    "terms_gap",  # how far below the candidate with the most of them
+    "names",  # share of the question's names and numbers the sentence itself has
+    "kind",  # it holds the kind of answer asked for (a figure, a date, a place, a name)
+    "agreement",  # its passage names the question's names and numbers
+    "passage_gap",  # its passage's retrieval score below the top passage's
+    "first",  # it opens its passage
+    "after_terms",  # share of the question's words in the sentence before it: answers often follow
+    "length",  # log of its length in characters
+    "english_cosine",  # cosine again for an English question, where the words cannot match
+    "unaccented_gap",  # cosine_gap again for Vietnamese without diacritics, which the encoder reads poorly
+)
+
 
 @dataclass(frozen=True)
 class AnswerParams:
     passages: int = 3  # the top passages that may supply answer sentences
     max_sentences: int = 3
-    margin: float = 0.08  # a further sentence must score within this of the best one (3 at most)
-    lexical_weight: float = 0.3
-    kind_weight: float = 0.05  # the sentence holds the kind of answer asked for
-    agreement_weight: float = 0.1  # its passage names the question's names and numbers
+    # A further sentence is shown when its probability of holding the answer is at least this
+    # share of the best one's.
+    keep: float = 0.3
+    # Logistic model over SENTENCE_FEATURES, fitted by scripts/fit_sentences.py on dev questions
+    # (label: the sentence holds the gold answer); weights in that order, then the bias.
+    weights: tuple[float, ...] = (4.15, 56.69, 2.294, 3.602, 0.036, 0.688, 0.459, 0.103, -0.078, -0.578, 0.01,
+                                   0.543, -37.461)
+    bias: float = -5.923
 
 
 def content_words(text: str) -> set[str]:
@@ -39,6 +61,10 @@ class Extract:
     sentences: tuple[AnswerSentence, ...]
     best_cosine: float  # similarity of the best sentence to the question: evidence for abstention
     kind_found: bool  # the best sentence holds the kind of answer asked for (a figure, a date...)
+    best_probability: float = 0.0  # the sentence model's probability that the best sentence answers
+    # Every candidate and its features, for fitting the sentence model.
+    candidates: tuple[AnswerSentence, ...] = ()
+    features: np.ndarray = field(default_factory=lambda: np.zeros((0, len(SENTENCE_FEATURES))))
 
 
 def agreement(support: Support) -> float:
@@ -51,6 +77,15 @@ def agreement(support: Support) -> float:
     return 1.0 - lacking / total
 
 
+def names_share(facts: QuestionFacts, view: TextView) -> float:
+    total = len(facts.names) + len(facts.numbers) + len(facts.ordinals)
+    if not total:
+        return 0.0
+    found = sum(view.mentions(n.variants, facts.folded) for n in facts.names)
+    found += sum(n in view.numbers for n in facts.numbers) + sum(n in view.ordinals for n in facts.ordinals)
+    return found / total
+
+
 def extract_answer(facts: QuestionFacts, query_vector: np.ndarray, passages: Sequence[Passage],
                    sentences: Sequence[tuple[Sequence[tuple[int, int]], np.ndarray]],
                    supports: Sequence[Support], params: AnswerParams = AnswerParams()) -> Extract:
@@ -58,33 +93,45 @@ def extract_answer(facts: QuestionFacts, query_vector: np.ndarray, passages: Seq
     text) and their vectors, made when the passage was indexed; `supports[i]` how far passage i
     covers the question's names and numbers.
 
-    A sentence scores by its similarity to the question, the question's words it contains (as
-    asked: in a follow-up they name what is new), whether it holds the kind of answer asked for,
-    and whether its passage is about the same names and numbers.
+    A similarity to the question alone often picks the sentence that restates the question rather
+    than the one that answers it: a fitted model weighs it with the question's words and names in
+    the sentence and the one before, the kind of answer it holds and its passage's agreement.
     """
     candidates: list[AnswerSentence] = []
+    rows: list[list[float]] = []
     vectors: list[np.ndarray] = []
-    bonus: list[float] = []
     kinds: list[bool] = []
+    top_score = passages[0].score if passages else 0.0
     for passage, (spans, span_vectors), support in zip(passages[: params.passages], sentences, supports):
         agree = agreement(support)
-        for start, end in spans:
+        previous_terms = 0.0
+        for position, (start, end) in enumerate(spans):
             text = passage.text[start:end]
             view = TextView(text)
             kind = answers_kind(facts.expects, view, text, facts)
+            terms = term_share(facts, view)
             candidates.append(AnswerSentence(text, passage.rank, passage.start + start, passage.start + end))
             kinds.append(kind)
-            bonus.append(params.lexical_weight * term_share(facts, view) + params.kind_weight * kind
-                         + params.agreement_weight * agree)
+            rows.append([0.0, 0.0, terms, 0.0, names_share(facts, view), float(kind), agree,
+                         passage.score - top_score, float(position == 0), previous_terms,
+                         math.log(1 + len(text)), 0.0, 0.0])
+            previous_terms = terms
         vectors.append(span_vectors)
     if not candidates:
         return Extract((), 0.0, False)
     cosines = np.concatenate(vectors) @ query_vector
-    scores = cosines + np.array(bonus)
-    order = np.argsort(-scores, kind="stable")
-    best = scores[order[0]]
-    chosen = [candidates[i] for i in order[: params.max_sentences] if scores[i] >= best - params.margin]
-    return Extract(tuple(chosen), float(cosines[order[0]]), kinds[order[0]])
+    X = np.array(rows)
+    X[:, 0] = cosines
+    X[:, 1] = cosines - cosines.max()
+    X[:, 3] = X[:, 2] - X[:, 2].max()
+    X[:, 11] = cosines if facts.english else 0.0
+    X[:, 12] = X[:, 1] if facts.folded and not facts.english else 0.0
+    z = np.clip(X @ np.array(params.weights) + params.bias, -50, 50)
+    probability = 1 / (1 + np.exp(-z))
+    order = np.argsort(-probability, kind="stable")
+    best = probability[order[0]]
+    chosen = [candidates[i] for i in order[: params.max_sentences] if probability[i] >= params.keep * best]
+    return Extract(tuple(chosen), float(cosines[order[0]]), kinds[order[0]], float(best), tuple(candidates), X)
 
 
 def format_answer(sentences: Sequence[AnswerSentence]) -> str:

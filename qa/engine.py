@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Collection, Sequence
 
 from .abstain import AbstainParams, Evidence, confidence, reason
-from .answer import AnswerParams, extract_answer, format_answer
+from .answer import AnswerParams, Extract, extract_answer, format_answer
 from .embed.encoder import Encoder, load_encoder, resolve_model
 from .errors import ModelMismatchError, QuestionError
 from .followup import contextualize
@@ -22,6 +22,14 @@ log = logging.getLogger(__name__)
 
 # The encoder reads 512 tokens at most; longer questions are cut, not refused.
 MAX_QUESTION_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Trace:
+    """What an answer was decided from: the abstention's evidence and the candidate sentences."""
+
+    evidence: Evidence
+    extract: Extract
 
 
 class Engine:
@@ -68,8 +76,8 @@ class Engine:
         return self.ask_with_evidence(question, top_k, history, doc_ids)[0]
 
     def ask_with_evidence(self, question: str, top_k: int = 5, history: Sequence[str] = (),
-                          doc_ids: Collection[str] | None = None) -> tuple[Answer, Evidence | None]:
-        """`ask`, plus the signals the abstention decision was made from (for calibration)."""
+                          doc_ids: Collection[str] | None = None) -> tuple[Answer, Trace | None]:
+        """`ask`, plus what the answer was decided from (for fitting the models)."""
         asked = normalize_query(question or "")
         if not asked or not any(ch.isalnum() for ch in asked):
             raise QuestionError("The question is empty: type a question in Vietnamese or English.")
@@ -89,16 +97,16 @@ class Engine:
         top = hits[: self.answer_params.passages]
         sentences = [(self.data.chunks[h.chunk_index].chunk.sentences, self.data.sentences_of(h.chunk_index))
                      for h in top]
-        supports = [check(facts, TextView(p.title + "\n" + p.text), self._article_view(p.doc_id),
-                          self.data.keywords.known) for p in passages[: len(top)]]
+        supports = [check(facts, TextView(f"{p.title}\n{p.date}\n{p.text}"), self._article_view(p.doc_id),
+                          self.data.keywords.known, self.data.keywords.rarity) for p in passages[: len(top)]]
         extract = extract_answer(facts, vector, passages, sentences, supports, self.answer_params)
         cited = extract.sentences[0].citation - 1 if extract.sentences else 0
-        evidence = Evidence.of(hits[0].dense, extract.best_cosine, supports[cited], extract.kind_found, facts,
-                               profile.vietnamese, profile.unaccented)
+        evidence = Evidence.of(hits[0].dense, extract, supports[cited], facts, profile.vietnamese, profile.unaccented)
         conf = confidence(evidence, self.abstain_params)
+        trace = Trace(evidence, extract)
         if conf < self.abstain_params.threshold:
-            return Answer(asked, True, "", passages, (), conf, reason(facts, supports, evidence)), evidence
-        return Answer(asked, False, format_answer(extract.sentences), passages, extract.sentences, conf), evidence
+            return Answer(asked, True, "", passages, (), conf, reason(facts, supports, evidence)), trace
+        return Answer(asked, False, format_answer(extract.sentences), passages, extract.sentences, conf), trace
 
     @staticmethod
     def _facts(asked: str, query: str, english: bool) -> QuestionFacts:

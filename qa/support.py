@@ -70,9 +70,13 @@ class Support:
     numbers: int
     numbers_missing: tuple[str, ...]  # editions absent from the passage, other numbers from the article
     terms: float  # share of the question's content words in the passage (translated for English)
+    # Years and editions the passage lacks while it gives others: "2016" for a question on 2017.
+    numbers_conflict: tuple[str, ...] = ()
+    rare_missing: float = 0.0  # rarity (0-1) of the rarest question word the corpus has but the passage lacks
 
 
 Known = Callable[[Sequence[str]], Sequence[str]]  # the corpus vocabulary: which BM25 tokens it has
+Rarity = Callable[[str], float]  # a BM25 token's rarity among passages: 1 in one, 0 in all or none
 
 
 def known_in_corpus(name: Name, known: Known) -> bool:
@@ -87,8 +91,9 @@ def known_in_corpus(name: Name, known: Known) -> bool:
     return False
 
 
-def check(facts: QuestionFacts, passage: TextView, article: Callable[[], TextView], known: Known) -> Support:
-    """`passage` covers the cited passage and its title; `article` gives the whole article on demand."""
+def check(facts: QuestionFacts, passage: TextView, article: Callable[[], TextView], known: Known,
+          rarity: Rarity = lambda token: 0.0) -> Support:
+    """`passage` covers the cited passage, its title and date; `article` gives the whole article on demand."""
     missing, outside, unknown = [], [], []
     checked = 0
     for name in facts.names:
@@ -110,8 +115,26 @@ def check(facts: QuestionFacts, passage: TextView, article: Callable[[], TextVie
     # An edition must be named in the passage itself; other numbers (a year, "RON 92") in the article.
     numbers_missing = tuple(n for n in facts.ordinals if n not in passage.ordinals) + tuple(
         n for n in facts.numbers if n not in passage.numbers and n not in article().numbers)
+    years = {n for n in passage.numbers if _YEAR.fullmatch(n)}
+    conflict = tuple(n for n in facts.ordinals if n not in passage.ordinals and passage.ordinals) + tuple(
+        n for n in facts.numbers if _YEAR.fullmatch(n) and n not in years and years)
     return Support(checked, tuple(missing), tuple(outside), tuple(unknown), len(facts.numbers) + len(facts.ordinals),
-                   numbers_missing, term_share(facts, passage))
+                   numbers_missing, term_share(facts, passage), conflict,
+                   rare_missing(facts, passage, rarity))
+
+
+_YEAR = re.compile(r"(?:19|20)\d\d")
+
+
+def rare_missing(facts: QuestionFacts, view: TextView, rarity: Rarity) -> float:
+    """How rare the rarest of the question's words is that the corpus has and the passage lacks: a
+    passage on "Khu kinh tế Nghi Sơn" lacks the rare "Vũng Áng" of the question, not just "khu"."""
+    rarest = 0.0
+    for forms in facts.terms:
+        if view.mentions(forms, facts.folded):
+            continue
+        rarest = max([rarest] + [rarity(FOLD_MARK + w) for v in forms[:1] for w in v.folded])
+    return rarest
 
 
 def term_share(facts: QuestionFacts, view: TextView) -> float:

@@ -30,7 +30,8 @@ def collect(part: str, work: Path, params: AbstainParams = AbstainParams(thresho
         engine = engs[engine_name]
         engine.abstain_params = params
         for q in qs:
-            answer, ev = engine.ask_with_evidence(q.question, top_k=10, history=q.history)
+            answer, trace = engine.ask_with_evidence(q.question, top_k=10, history=q.history)
+            ev = trace.evidence if trace else None
             X.append(ev.features() if ev else (0.0,) * len(FEATURES))
             y.append(float(q.right(answer)) if ev else 0.0)
             answerable.append(q.answerable)

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import pytest
 
+import numpy as np
+
 from qa.abstain import Evidence, reason
+from qa.answer import Extract, extract_answer
 from qa.aliases import find_groups, groups, tokenize
 from qa.evaluate import GoldQuestion, reliability
 from qa.normalize import fold_diacritics
@@ -63,6 +66,38 @@ def test_dates_and_editions_in_questions():
     near_miss = check(facts, TextView("Cuộc họp lần thứ 8 năm 2021, 2013, 1.000 khách, lần thứ 10."),
                       lambda: TextView(""), always_known)
     assert near_miss.numbers_missing == ("9",)
+
+
+def test_a_passage_giving_other_years_or_editions_conflicts():
+    facts = analyze("Cuộc họp lần thứ 9 năm 2017 do ai chủ trì?", english=False)
+    other = check(facts, TextView("Ngày 14/12/2016, cuộc họp lần thứ 8 do Bộ Ngoại giao chủ trì."),
+                  lambda: TextView("năm 2017, lần thứ 9"), always_known)
+    assert other.numbers_conflict == ("9", "2017")
+    silent = check(facts, TextView("Cuộc họp do Bộ Ngoại giao chủ trì."), lambda: TextView("2017"), always_known)
+    assert silent.numbers_conflict == ()
+
+
+def test_the_rarest_missing_word_is_measured():
+    facts = analyze("Khu kinh tế Vũng Áng thu hút bao nhiêu dự án?", english=False)
+    rarity = {"~vung": 0.7, "~ang": 0.8, "~khu": 0.2}.get
+    passage = TextView("Khu kinh tế Nghi Sơn đã thu hút 65 dự án.")
+    assert check(facts, passage, lambda: passage, always_known, lambda t: rarity(t, 0.0)).rare_missing == 0.8
+    same = TextView("Khu kinh tế Vũng Áng đã thu hút 65 dự án.")
+    assert check(facts, same, lambda: same, always_known, lambda t: rarity(t, 0.0)).rare_missing == 0.0
+
+
+def test_the_answer_sentence_holds_the_words_and_the_figure():
+    facts = analyze("Mỹ cung cấp bao nhiêu liều vaccine cho ASEAN?", english=False)
+    text = "Quan hệ hai bên phát triển tốt đẹp. Mỹ đã cung cấp hơn 42 triệu liều vaccine cho ASEAN."
+    spans = [(0, 35), (36, len(text))]
+    query = np.array([1.0, 0.0])
+    vectors = np.array([[0.86, np.sqrt(1 - 0.86 ** 2)], [0.84, np.sqrt(1 - 0.84 ** 2)]])
+    passage = Passage(1, "a.txt", "T", "", "", text, 0, len(text), 1.0)
+    support = check(facts, TextView(text), lambda: TextView(text), always_known)
+    extract = extract_answer(facts, query, [passage], [(spans, vectors)], [support])
+    assert [s.text for s in extract.sentences] == [text[36:]]  # the other one is far less likely
+    assert extract.kind_found and 0.0 < extract.best_probability < 1.0
+    assert extract.features.shape == (2, len(extract.features[0])) and len(extract.candidates) == 2
 
 
 def test_numbers_glued_to_names_are_not_numbers():
@@ -146,7 +181,7 @@ def test_reason_names_only_what_no_passage_has():
     article = lambda: TextView("")  # noqa: E731
     no_eu = check(facts, TextView("Hoa Kỳ hỗ trợ ASEAN 200 triệu USD."), article, always_known)
     with_eu = check(facts, TextView("EU hỗ trợ ASEAN."), article, always_known)
-    evidence = Evidence.of(0.8, 0.8, no_eu, True, facts, 1.0, False)
+    evidence = Evidence.of(0.8, Extract((), 0.8, True), no_eu, facts, 1.0, False)
     assert "Liên minh châu Âu" in reason(facts, [no_eu, no_eu], evidence)
     assert "Liên minh châu Âu" not in reason(facts, [no_eu, with_eu], evidence)
     unknown = check(facts, TextView("Hoa Kỳ hỗ trợ ASEAN."), article, never_known)

@@ -104,8 +104,10 @@ def test_abstained_answer_has_passages_but_no_sentences(index_dir, fake_encoder)
 
 
 def test_ask_with_evidence(engine):
-    answer, evidence = engine.ask_with_evidence(QUESTION)
-    assert evidence is not None
+    answer, trace = engine.ask_with_evidence(QUESTION)
+    evidence = trace.evidence
+    assert trace.extract.sentences == answer.sentences or answer.abstained
+    assert len(trace.extract.candidates) == len(trace.extract.features) > 0
     assert -1.0 <= evidence.dense <= 1.0
     assert 0.0 <= evidence.terms <= 1.0
     assert evidence.terms > 0.5  # the cited passage holds most of the question's words

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
@@ -42,6 +43,16 @@ class KeywordIndex:
 
     def known(self, tokens: Sequence[str]) -> list[str]:
         return [t for t in tokens if t in self._vocab]
+
+    def rarity(self, token: str) -> float:
+        """log(N / df) / log(N): 1 for a token of one passage, 0 for one in every passage or in none."""
+        matrix = self._model.scores
+        row = self._vocab.get(token)
+        n = int(matrix["num_docs"])
+        if row is None or n < 2:
+            return 0.0
+        df = int(matrix["indptr"][row + 1] - matrix["indptr"][row])
+        return math.log(n / max(1, df)) / math.log(n)
 
     def scores(self, tokens: Sequence[str]) -> np.ndarray:
         """BM25 score of every chunk for the query tokens (zeros when none is known); a token
