@@ -341,6 +341,9 @@ def show_message(index: int, message: dict, engine: Engine) -> None:
 
 def show_reply(index: int, reply: dict, engine: Engine) -> None:
     answer: Answer | None = reply["answer"]
+    if answer is not None and answer.restored:
+        # The reading of a question typed without diacritics, so a wrong guess can be retyped.
+        st.caption(f"Đã hiểu là: {md_escape(answer.restored)}")
     if answer is None:
         st.warning(f"Không xử lý được câu hỏi: {reply['error']}")
     elif not answer.passages:

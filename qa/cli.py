@@ -132,6 +132,7 @@ def answer_json(answer: Answer) -> dict:
         "sentences": [asdict(s) for s in answer.sentences],
         "confidence": round(answer.confidence, 4),
         "reason": answer.reason,
+        "restored": answer.restored,
     }
 
 
@@ -181,7 +182,7 @@ def _batch(engine, path: Path, top_k: int) -> Iterator[dict]:
 
 
 def _render(answer: Answer) -> str:
-    lines = []
+    lines = [f"Đã hiểu là: {answer.restored}", ""] if answer.restored else []
     if answer.abstained:
         lines.append(f"Kho bài viết không trả lời câu hỏi này. {answer.reason}".rstrip())
         lines.append("Các đoạn gần nhất (không trả lời câu hỏi):")

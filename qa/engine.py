@@ -82,7 +82,12 @@ class Engine:
         if not asked or not any(ch.isalnum() for ch in asked):
             raise QuestionError("The question is empty: type a question in Vietnamese or English.")
         asked = asked[:MAX_QUESTION_CHARS]
-        query = contextualize(asked, history)[: 2 * MAX_QUESTION_CHARS]
+        # Typed without diacritics, the question is read with them restored (and shown so).
+        unaccented = self.retriever.profile(asked).unaccented
+        restored = self.data.accents.restore(asked) if unaccented else ""
+        restored = restored if restored != asked else ""
+        reading = restored or asked
+        query = contextualize(reading, history)[: 2 * MAX_QUESTION_CHARS]
         vector = self.encoder.encode_queries([query])[0]
         allowed = None
         if doc_ids is not None:
@@ -91,9 +96,9 @@ class Engine:
         hits = self.retriever.search(query, vector, max(1, top_k), allowed)
         passages = tuple(self._passage(rank, hit) for rank, hit in enumerate(hits, 1))
         if not passages:
-            return Answer(asked, True, "", ()), None
+            return Answer(asked, True, "", (), restored=restored), None
         profile = self.retriever.profile(query)
-        facts = self._facts(asked, query, english=profile.vietnamese < 0.5)
+        facts = self._facts(asked, query if query != reading else asked, english=profile.vietnamese < 0.5)
         top = hits[: self.answer_params.passages]
         sentences = [(self.data.chunks[h.chunk_index].chunk.sentences, self.data.sentences_of(h.chunk_index))
                      for h in top]
@@ -101,12 +106,13 @@ class Engine:
                           self.data.keywords.known, self.data.keywords.rarity) for p in passages[: len(top)]]
         extract = extract_answer(facts, vector, passages, sentences, supports, self.answer_params)
         cited = extract.sentences[0].citation - 1 if extract.sentences else 0
-        evidence = Evidence.of(hits[0].dense, extract, supports[cited], facts, profile.vietnamese, profile.unaccented)
+        evidence = Evidence.of(hits[0].dense, extract, supports[cited], facts, profile.vietnamese, unaccented)
         conf = confidence(evidence, self.abstain_params)
         trace = Trace(evidence, extract)
         if conf < self.abstain_params.threshold:
-            return Answer(asked, True, "", passages, (), conf, reason(facts, supports, evidence)), trace
-        return Answer(asked, False, format_answer(extract.sentences), passages, extract.sentences, conf), trace
+            return Answer(asked, True, "", passages, (), conf, reason(facts, supports, evidence), restored), trace
+        return Answer(asked, False, format_answer(extract.sentences), passages, extract.sentences, conf,
+                      restored=restored), trace
 
     @staticmethod
     def _facts(asked: str, query: str, english: bool) -> QuestionFacts:

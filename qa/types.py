@@ -80,3 +80,4 @@ class Answer:
     sentences: tuple[AnswerSentence, ...] = field(default=())
     confidence: float = 0.0
     reason: str = ""  # why the corpus does not answer, when abstained
+    restored: str = ""  # the question as read, diacritics restored, when it was typed without them

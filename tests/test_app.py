@@ -117,6 +117,12 @@ def test_unanswerable_question_says_not_found_and_folds_the_passages(app_env):
     assert not reply.expander[0].proto.expanded
 
 
+def test_an_unaccented_question_shows_how_it_was_read(app_env):
+    reply = last_reply(ask(new_session(), "my cung cap bao nhieu lieu vaccine cho asean"))
+    assert "Đã hiểu là: mỹ cung cấp bao nhiêu liều vaccine cho asean" in [c.value for c in reply.caption]
+    assert "42 triệu liều" in plain(html_of(reply))
+
+
 def test_follow_up_uses_the_conversation(app_env):
     at = ask(new_session(), "ASEAN và Hoa Kỳ cam kết tăng cường quan hệ gì?")
     assert "Hoa Kỳ" in plain(html_of(last_reply(at)))

@@ -4,7 +4,7 @@ Layout of an index folder (default `embeddings/`):
     CURRENT             name of the live snapshot, replaced atomically
     .lock               held by the one `qa index` writing here
     v-<time>-<id>/      manifest.json, articles.jsonl, chunks.jsonl, vectors.npy, sentences.npy,
-                        dense.faiss, bm25/
+                        dense.faiss, bm25/, accents.json.gz (optional: older snapshots lack it)
 A build writes a new snapshot beside the live one and only then repoints CURRENT, so a
 reader (or a build killed at any moment) always finds a complete index.
 """
@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import shutil
 import time
 import uuid
 from contextlib import contextmanager
+from itertools import chain
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
+from ..accents import AccentModel
 from ..errors import IndexLoadError, QAError
 from ..types import Article, Chunk
 from .dense import build_dense, load_dense, save_dense
@@ -31,8 +34,12 @@ from .rows import RowFile
 
 FORMAT_VERSION = 2  # 2: chunks carry sentence spans, sentences.npy holds their vectors
 CURRENT = "CURRENT"
+ACCENTS_FILE = "accents.json.gz"
 # Sentence vectors only rank a passage's sentences against the question: half precision is plenty.
 SENTENCE_DTYPE = np.float16
+
+
+log = logging.getLogger(__name__)
 
 
 class IndexBusyError(QAError):
@@ -73,11 +80,28 @@ class IndexData:
     sentence_vectors: np.ndarray | RowFile  # one row per sentence of each chunk, in chunk order
     keywords: KeywordIndex
     dense: object = None  # faiss.Index; built on save when absent
+    folder: Path | None = None  # the snapshot it was loaded from
+    accent_model: AccentModel | None = None  # see `accents`
 
     def __post_init__(self):
         counts = [len(stored.chunk.sentences) for stored in self.chunks]
         # Row of each chunk's first sentence in `sentence_vectors`; the last entry is their count.
         self.sentence_starts = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
+
+    @property
+    def accents(self) -> AccentModel:
+        """The model that restores diacritics, read on first use: most questions have them. A
+        snapshot saved before it existed, or whose copy is unreadable, learns it from its chunks."""
+        if self.accent_model is None:
+            path = self.folder / ACCENTS_FILE if self.folder is not None else None
+            try:
+                self.accent_model = AccentModel.load(path) if path is not None and path.exists() else None
+            except (OSError, ValueError, KeyError, EOFError) as exc:
+                log.warning("cannot read %s (%s): learning the diacritics model from the passages", path, exc)
+            if self.accent_model is None:
+                self.accent_model = AccentModel.learn(chain((a.title for a in self.articles.values()),
+                                                            (s.chunk.text for s in self.chunks)))
+        return self.accent_model
 
     def sentences_of(self, chunk_index: int) -> np.ndarray:
         """The vectors of the sentences of chunk `chunk_index`, as float32."""
@@ -166,7 +190,7 @@ def load_index(index_dir: Path) -> IndexData:
         raise IndexLoadError(f"The index in {index_dir} is damaged ({exc}). {rebuild_hint(index_dir)}") from exc
     if not consistent:
         raise IndexLoadError(f"The index in {index_dir} is inconsistent (counts {counts}). {rebuild_hint(index_dir)}")
-    return IndexData(manifest, articles, hashes, sources, chunks, vectors, sentence_vectors, keywords, dense)
+    return IndexData(manifest, articles, hashes, sources, chunks, vectors, sentence_vectors, keywords, dense, folder)
 
 
 def save_index(index_dir: Path, data: IndexData) -> Path:
@@ -235,6 +259,7 @@ def _write_snapshot(folder: Path, data: IndexData) -> None:
     np.save(folder / "sentences.npy", np.asarray(data.sentence_vectors, dtype=SENTENCE_DTYPE), allow_pickle=False)
     save_dense(data.dense if data.dense is not None else build_dense(data.vectors), folder / "dense.faiss")
     data.keywords.save(folder / "bm25")
+    data.accents.save(folder / ACCENTS_FILE)
     # The manifest goes last: a snapshot with a manifest is a complete one.
     (folder / "manifest.json").write_text(json.dumps(asdict(data.manifest), ensure_ascii=False, indent=2), encoding="utf-8")
     for path in folder.rglob("*"):
