@@ -40,9 +40,9 @@ class AnswerParams:
     keep: float = 0.3
     # Logistic model over SENTENCE_FEATURES, fitted by scripts/fit_sentences.py on dev questions
     # (label: the sentence holds the gold answer); weights in that order, then the bias.
-    weights: tuple[float, ...] = (4.15, 56.69, 2.294, 3.602, 0.036, 0.688, 0.459, 0.103, -0.078, -0.578, 0.01,
-                                   0.543, -37.461)
-    bias: float = -5.923
+    weights: tuple[float, ...] = (0.302, 65.32, 2.365, 3.229, 0.089, 0.664, 0.558, 0.018, -0.141, -0.63, -0.01,
+                                   0.236, 5.791)
+    bias: float = -2.467
 
 
 def content_words(text: str) -> set[str]:
