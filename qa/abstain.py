@@ -35,7 +35,8 @@ class Evidence:
     @classmethod
     def of(cls, dense: float, extract: Extract, support: Support, facts: QuestionFacts,
            vietnamese: float, unaccented: bool) -> "Evidence":
-        return cls(dense, extract.best_cosine, extract.best_probability, support.terms, min(2, len(support.missing)), min(2, len(support.unknown)),
+        return cls(dense, extract.best_cosine, extract.best_probability, support.terms,
+                   min(2, len(support.missing)), min(2, len(support.unknown)),
                    len(support.outside) / support.names if support.names else 0.0,
                    min(2, len(support.numbers_missing)), float(bool(facts.expects) and not extract.kind_found),
                    min(2, len(support.numbers_conflict)), support.rare_missing,

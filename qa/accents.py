@@ -14,17 +14,18 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable
 
-from .tokens import SYLLABLE, _fold
+from .tokens import SYLLABLE, fold_syllable
 
 CANDIDATES = 12  # accented forms tried per syllable, the most frequent first
 MIN_PAIR_COUNT = 2  # pairs seen once are mostly noise and would dominate the saved model
 SMOOTHING = 0.2  # weight of a syllable's own frequency against its frequency after the previous one
 # News rarely asks questions: without these, "bao nhieu lan" reads as "báo nhiều lần". Each
 # phrase counts as if the corpus had it QUESTION_WEIGHT times.
-QUESTION_PHRASES = """bao nhiêu | là bao nhiêu | bao nhiêu lần | bao nhiêu người | bao lâu | bao giờ | khi nào | vào khi nào
-    | ở đâu | tại đâu | là gì | là ai | do ai | của ai | ai là | thế nào | như thế nào | ra sao | tại sao | vì sao
-    | năm nào | ngày nào | tháng nào | nước nào | nơi nào | những gì | những ai | mấy | có phải | hay không
-    | có không | đã làm gì | được gì | đạt bao nhiêu | là những | những nước nào"""
+QUESTION_PHRASES = """bao nhiêu | là bao nhiêu | bao nhiêu lần | bao nhiêu người | bao lâu | bao giờ
+    | khi nào | vào khi nào | ở đâu | tại đâu | là gì | là ai | do ai | của ai | ai là | thế nào
+    | như thế nào | ra sao | tại sao | vì sao | năm nào | ngày nào | tháng nào | nước nào | nơi nào
+    | những gì | những ai | mấy | có phải | hay không | có không | đã làm gì | được gì | đạt bao nhiêu
+    | là những | những nước nào"""
 QUESTION_WEIGHT = 50
 
 
@@ -35,7 +36,7 @@ class AccentModel:
         self.total = sum(unigrams.values()) or 1
         forms: dict[str, list[str]] = {}
         for syllable, _ in sorted(unigrams.items(), key=lambda kv: -kv[1]):
-            options = forms.setdefault(_fold(syllable), [])
+            options = forms.setdefault(fold_syllable(syllable), [])
             if len(options) < CANDIDATES:
                 options.append(syllable)
         self._forms = forms
@@ -72,7 +73,7 @@ class AccentModel:
         if not matches:
             return text
         words = [m.group().lower() for m in matches]
-        options = [[w] if _fold(w) != w else (self._forms.get(w) or [w]) for w in words]
+        options = [[w] if fold_syllable(w) != w else (self._forms.get(w) or [w]) for w in words]
         best = self._viterbi(options)
         out, last = [], 0
         for m, chosen in zip(matches, best):

@@ -30,11 +30,11 @@ def syllables(text: str) -> list[str]:
 
 
 # A language has few distinct syllables: folding each once makes tokenizing a corpus several times faster.
-_fold = lru_cache(maxsize=1 << 17)(fold_diacritics)
+fold_syllable = lru_cache(maxsize=1 << 17)(fold_diacritics)
 
 
 def folded(text: str) -> list[str]:
-    return [_fold(s) for s in syllables(text)]
+    return [fold_syllable(s) for s in syllables(text)]
 
 
 def bm25_tokens(text: str) -> list[str]:
@@ -44,7 +44,7 @@ def bm25_tokens(text: str) -> list[str]:
     without needing a word segmenter.
     """
     syls = syllables(text)
-    marked = [FOLD_MARK + _fold(s) for s in syls]
+    marked = [FOLD_MARK + fold_syllable(s) for s in syls]
     out: list[str] = []
     for syl, mark in zip(syls, marked):
         out.append(syl)
