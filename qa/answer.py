@@ -13,7 +13,7 @@ from .support import Support, TextView, answers_kind, term_share
 from .tokens import STOPWORDS, syllables
 from .types import AnswerSentence, Passage
 
-# What a candidate sentence is scored on (see `_features`).
+# What a candidate sentence is scored on (see `extract_answer`).
 SENTENCE_FEATURES = (
     "cosine",  # similarity of the sentence to the question
     "cosine_gap",  # how far below the most similar candidate (0 for it)
@@ -100,7 +100,6 @@ def extract_answer(facts: QuestionFacts, query_vector: np.ndarray, passages: Seq
     candidates: list[AnswerSentence] = []
     rows: list[list[float]] = []
     vectors: list[np.ndarray] = []
-    kinds: list[bool] = []
     top_score = passages[0].score if passages else 0.0
     for passage, (spans, span_vectors), support in zip(passages[: params.passages], sentences, supports):
         agree = agreement(support)
@@ -111,7 +110,6 @@ def extract_answer(facts: QuestionFacts, query_vector: np.ndarray, passages: Seq
             kind = answers_kind(facts.expects, view, text, facts)
             terms = term_share(facts, view)
             candidates.append(AnswerSentence(text, passage.rank, passage.start + start, passage.start + end))
-            kinds.append(kind)
             rows.append([0.0, 0.0, terms, 0.0, names_share(facts, view), float(kind), agree,
                          passage.score - top_score, float(position == 0), previous_terms,
                          math.log(1 + len(text)), 0.0, 0.0])
@@ -131,7 +129,7 @@ def extract_answer(facts: QuestionFacts, query_vector: np.ndarray, passages: Seq
     order = np.argsort(-probability, kind="stable")
     best = probability[order[0]]
     chosen = [candidates[i] for i in order[: params.max_sentences] if probability[i] >= params.keep * best]
-    return Extract(tuple(chosen), float(cosines[order[0]]), kinds[order[0]], float(best), tuple(candidates), X)
+    return Extract(tuple(chosen), float(cosines[order[0]]), bool(X[order[0], 5]), float(best), tuple(candidates), X)
 
 
 def format_answer(sentences: Sequence[AnswerSentence]) -> str:

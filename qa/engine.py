@@ -98,7 +98,7 @@ class Engine:
         if not passages:
             return Answer(asked, True, "", (), restored=restored), None
         profile = self.retriever.profile(query)
-        facts = self._facts(asked, query if query != reading else asked, english=profile.vietnamese < 0.5)
+        facts = self._facts(asked, query if query != reading else "", english=profile.vietnamese < 0.5)
         top = hits[: self.answer_params.passages]
         sentences = [(self.data.chunks[h.chunk_index].chunk.sentences, self.data.sentences_of(h.chunk_index))
                      for h in top]
@@ -115,13 +115,13 @@ class Engine:
                       restored=restored), trace
 
     @staticmethod
-    def _facts(asked: str, query: str, english: bool) -> QuestionFacts:
+    def _facts(asked: str, conversation: str, english: bool) -> QuestionFacts:
         """The question's own names and numbers; a follow-up ("Còn Nhật Bản thì sao?") takes the
-        kind of answer from the conversation when it does not say, but not its names: the new
-        name replaces the old one."""
+        kind of answer from `conversation` (the question put in context, "" for a standalone one)
+        when it does not say, but not its names: the new name replaces the old one."""
         facts = analyze(asked, english)
-        if query != asked and not facts.expects:
-            facts = replace(facts, expects=expected_answer(query))
+        if conversation and not facts.expects:
+            facts = replace(facts, expects=expected_answer(conversation))
         return facts
 
     def _article_view(self, doc_id: str):

@@ -36,12 +36,14 @@ class GoldQuestion:
         """Whether the answer sentences can be scored: there are strings to look for in them."""
         return bool(self.evidence or self.answers)
 
+    def holds_answer(self, text: str) -> bool:
+        """`text` contains an evidence string (or else a gold answer)."""
+        text = normalize_query(text)
+        return any(normalize_query(e) in text for e in (self.evidence or self.answers))
+
     def answer_hit(self, answer: Answer) -> bool:
         """The shown answer sentences contain an evidence string (or else a gold answer)."""
-        if answer.abstained:
-            return False
-        text = normalize_query(" ".join(s.text for s in answer.sentences))
-        return any(normalize_query(e) in text for e in (self.evidence or self.answers))
+        return not answer.abstained and self.holds_answer(" ".join(s.text for s in answer.sentences))
 
     def right(self, answer: Answer) -> bool:
         """A shown answer is right when its sentences hold the answer (or, with only gold article

@@ -21,9 +21,8 @@ import re
 import unicodedata
 from typing import Iterable, Sequence
 
-from .tokens import STOPWORDS
 from .normalize import fold_diacritics, normalize_query
-from .tokens import SYLLABLE, syllables
+from .tokens import STOPWORDS, SYLLABLE, syllables
 from .types import Answer, AnswerSentence, Passage
 
 FOCUS_CLASS = "qa-focus"

@@ -18,25 +18,19 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from devsets import engines, question_sets  # noqa: E402
-from qa.abstain import FEATURES, AbstainParams  # noqa: E402
+from devsets import asked, engines  # noqa: E402
+from qa.abstain import FEATURES  # noqa: E402
 
 
-def collect(part: str, work: Path, params: AbstainParams = AbstainParams(threshold=0.0)):
+def collect(part: str, work: Path):
     """Features, labels (right answer), answerable flags and set names of one part's questions."""
-    engs = engines(work)
     X, y, answerable, names, kinds = [], [], [], [], []
-    for name, engine_name, qs in question_sets(part):
-        engine = engs[engine_name]
-        engine.abstain_params = params
-        for q in qs:
-            answer, trace = engine.ask_with_evidence(q.question, top_k=10, history=q.history)
-            ev = trace.evidence if trace else None
-            X.append(ev.features() if ev else (0.0,) * len(FEATURES))
-            y.append(float(q.right(answer)) if ev else 0.0)
-            answerable.append(q.answerable)
-            names.append(name)
-            kinds.append(q.kind)
+    for name, q, answer, trace in asked(part, engines(work)):
+        X.append(trace.evidence.features() if trace else (0.0,) * len(FEATURES))
+        y.append(float(q.right(answer)) if trace else 0.0)
+        answerable.append(q.answerable)
+        names.append(name)
+        kinds.append(q.kind)
     return np.array(X), np.array(y), np.array(answerable), np.array(names), np.array(kinds)
 
 

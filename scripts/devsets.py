@@ -12,6 +12,7 @@ import hashlib
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -23,9 +24,11 @@ import dev_corpus  # noqa: E402
 
 from qa.build import build_index  # noqa: E402
 from qa.embed.encoder import load_encoder  # noqa: E402
-from qa.engine import Engine  # noqa: E402
+from qa.abstain import AbstainParams  # noqa: E402
+from qa.engine import Engine, Trace  # noqa: E402
 from qa.evaluate import GoldQuestion, load_questions  # noqa: E402
 from qa.normalize import fold_diacritics  # noqa: E402
+from qa.types import Answer  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 EVAL = SHARED / "eval"
@@ -87,6 +90,16 @@ def engines(work: Path) -> dict[str, Engine]:
         "mixed": Engine.open(ROOT / ".cache" / "dev" / "index", encoder=encoder),
         "xquad": Engine.open(work / "xquad", encoder=encoder),
     }
+
+
+def asked(part: str, engs: dict[str, Engine]) -> Iterator[tuple[str, GoldQuestion, Answer, Trace | None]]:
+    """Every question of a part asked with abstention off, so that what it would have answered shows:
+    (set name, question, answer, trace)."""
+    for name, engine_name, qs in question_sets(part):
+        engine = engs[engine_name]
+        engine.abstain_params = AbstainParams(threshold=0.0)
+        for q in qs:
+            yield (name, q, *engine.ask_with_evidence(q.question, top_k=10, history=q.history))
 
 
 def question_sets(part: str) -> list[tuple[str, str, list[GoldQuestion]]]:

@@ -19,10 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from calibrate import fit_logistic  # noqa: E402
-from devsets import engines, question_sets  # noqa: E402
-from qa.abstain import AbstainParams  # noqa: E402
+from devsets import asked, engines  # noqa: E402
 from qa.answer import SENTENCE_FEATURES  # noqa: E402
-from qa.normalize import normalize_query  # noqa: E402
 
 
 KEEPS = (0.2, 0.3, 0.5, 0.7)
@@ -31,18 +29,11 @@ KEEPS = (0.2, 0.3, 0.5, 0.7)
 def collect(part: str, engs) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(set name, features, labels) per answerable question whose answer can be checked."""
     out = []
-    for name, engine_name, qs in question_sets(part):
-        engine = engs[engine_name]
-        engine.abstain_params = AbstainParams(threshold=0.0)
-        for q in qs:
-            if not (q.answerable and q.checks_answer):
-                continue
-            _, trace = engine.ask_with_evidence(q.question, top_k=10, history=q.history)
-            if trace is None or not trace.extract.candidates:
-                continue
-            golds = [normalize_query(e) for e in (q.evidence or q.answers)]
-            labels = np.array([any(g in normalize_query(c.text) for g in golds) for c in trace.extract.candidates])
-            out.append((name, trace.extract.features, labels.astype(float)))
+    for name, q, _, trace in asked(part, engs):
+        if not (q.answerable and q.checks_answer) or trace is None or not trace.extract.candidates:
+            continue
+        labels = np.array([q.holds_answer(c.text) for c in trace.extract.candidates], dtype=float)
+        out.append((name, trace.extract.features, labels))
     return out
 
 

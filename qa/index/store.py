@@ -18,8 +18,8 @@ import shutil
 import time
 import uuid
 from contextlib import contextmanager
-from itertools import chain
 from dataclasses import asdict, dataclass, field, fields
+from itertools import chain
 from pathlib import Path
 from typing import Iterator
 
