@@ -118,7 +118,12 @@ def chunk_article(article: Article, params: ChunkParams = ChunkParams(), first_i
             current = [] if at_paragraph else _overlap(current, span, params)
         current.append(span)
     if current:
-        groups.append(current)
+        # A closing line too short to stand alone (a byline, a signature) joins the chunk before it.
+        short = len(current) == 1 and current[0].end - current[0].start < params.min_chars // 4
+        if short and groups and current[0].end - groups[-1][0].start <= params.max_chars:
+            groups[-1] = groups[-1] + current
+        else:
+            groups.append(current)
 
     return [
         Chunk(chunk_id=first_id + i, doc_id=article.doc_id, start=g[0].start, end=g[-1].end,

@@ -4,7 +4,7 @@ Every input goes through `normalize_text` first. HTML is turned into text by
 `qa.html_text`, Markdown is lightly stripped; then all get the same line-based cleaning:
 cut the related-articles/footer tail, drop chrome and timestamp lines, take the title
 line, drop repeated lines, take the byline and the lead's source prefix. JSONL records
-are already clean: they are only normalized.
+are already clean of page chrome: they are normalized and lose their closing byline.
 
 Choices:
 - title: the first line if it looks like a heading (short menu-like lines may precede
@@ -28,6 +28,9 @@ from qa.normalize import fold_diacritics, normalize_query, normalize_text
 from qa.types import Article, Document
 
 _FORMATS = ("txt", "md", "html", "jsonl")
+# Bumped whenever cleaning changes its output: an index built before then cleans every article
+# again on its next build (chunks whose text did not change keep their vectors).
+CLEANER_VERSION = 2
 
 # --- dates -----------------------------------------------------------------
 _DATE = (r"(?:(?P<d>\d{1,2})\s*[/.-]\s*(?P<m>\d{1,2})\s*[/.-]\s*(?P<y>\d{4})"  # 13/03/2020
@@ -85,7 +88,9 @@ _SENTENCE_END = re.compile(r"[.!?…]+['\"”’)]*\s+")
 _CLAUSE_BREAK = re.compile(r"[;:](?=\s)|\s[–—-]\s")  # where a long fallback title may be cut
 # Photo captions carry a credit: "(Ảnh: Đỗ Quyên/Vietnam+)", "Ảnh: Dương Giang/TTXVN", "(Nguồn THX/TTXVN)".
 _CAPTION = re.compile(r"\b(?:ảnh|nguồn|photo)\s*:|\((?:ảnh|nguồn)\b|ảnh minh ho[ạa]", re.I)
-_THEO = re.compile(r"(?:Theo|Nguồn)\s*:?\s+(?P<source>[^.;:!?]{2,60}?)\s*\.?")  # "Theo TTXVN"
+# An outlet named by its web address: "Theo dantri.com.vn".
+_DOMAIN = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:vn|com|net|org|info)(?:\.vn)?")
+_THEO = re.compile(r"(?:Theo|Nguồn)\s*:?\s+(?P<source>%s|[^.;:!?]{2,60}?)\s*\.?" % _DOMAIN.pattern)  # "Theo TTXVN"
 _CLOSERS = (".", "!", "?", "…", "”", '"')  # a line ending like this finishes a sentence
 # "HẢI NGỌC (Vietnam+)", "Minh Anh/TTXVN": an author name with the outlet.
 _NAME_OUTLET = re.compile(r"(?P<author>[^()/]{3,50}?)\s*(?:\((?P<src>[^()]{2,40})\)|/\s*(?P<src2>[^()/\s][^()]{1,40}))")
@@ -116,7 +121,11 @@ def clean_document(doc: Document) -> Article:
     text = normalize_text(doc.raw)
     title, date, source, url = (normalize_query(v) for v in (doc.title, doc.date, doc.source, doc.url))
     if doc.fmt == "jsonl":
-        return Article(doc.doc_id, title, text, _iso_date(date), source, "", url)
+        # Records come clean of page chrome, but crawls keep the closing byline ("Theo baomoi.com"),
+        # which would otherwise become a passage of its own.
+        author, byline_source, kept = _take_byline(text.split("\n"))
+        return Article(doc.doc_id, title, normalize_text("\n".join(kept)), _iso_date(date),
+                       source or byline_source, author, url)
     hint_date = ""
     if doc.fmt == "html":
         page = html_to_text(text)
@@ -233,7 +242,8 @@ def _take_byline(lines: list[str]) -> tuple[str, str, list[str]]:
         last, after_sentence = content[-1], content[-2].endswith(_CLOSERS)
         theo, named = _THEO.fullmatch(last), _NAME_OUTLET.fullmatch(last)
         outlet = named and (named["src"] or named["src2"])
-        if theo and not source and theo["source"][0].isupper() and len(theo["source"].split()) <= 6:
+        if theo and not source and (theo["source"][0].isupper() or _DOMAIN.fullmatch(theo["source"])) \
+                and len(theo["source"].split()) <= 6:
             source = theo["source"]
         elif outlet and not (author or source) and _is_name(named["author"]) and _OUTLET.fullmatch(outlet):
             author, source = named["author"], outlet

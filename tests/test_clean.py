@@ -220,13 +220,22 @@ def test_markdown_document() -> None:
         "Kinh tế\n\n- Thương mại\n- Đầu tư\n\nTrích dẫn phát biểu.")
 
 
-def test_jsonl_document_is_only_normalized() -> None:
+def test_jsonl_document_is_normalized() -> None:
     doc = Document("j1", "  Đọc thêm\u200b  về ASEAN\n\n\n\nĐoạn 2 ", "jsonl", title=" Tiêu\nđề ",
                    date="2020-03-13T08:00:00Z", url=" https://x.vn/a ", source=" TTXVN ")
     assert clean_document(doc) == Article("j1", "Tiêu đề", "Đọc thêm về ASEAN\n\nĐoạn 2", "2020-03-13", "TTXVN",
                                           "", "https://x.vn/a")
     for bad in ("13/03/2020", "2020-02-30", "hôm qua"):
         assert clean_document(Document("j2", "x", "jsonl", date=bad)).date == ""
+
+
+def test_jsonl_document_loses_its_closing_byline() -> None:
+    body = "Hai bên ký kết nhiều văn kiện.\n\nThu Loan (từ Tokyo)"
+    crawled = clean_document(Document("j3", body + "\n\nTheo baomoi.com", "jsonl"))
+    assert (crawled.text, crawled.source) == (body, "baomoi.com")
+    # The record's own source wins; a sentence starting with "Theo" is not a byline.
+    assert clean_document(Document("j4", "A.\n\nTheo dantri.com.vn", "jsonl", source="dantri")).source == "dantri"
+    assert clean_document(Document("j5", "A.\nTheo tôi, đó là điều tốt", "jsonl")).text == "A.\nTheo tôi, đó là điều tốt"
 
 
 def test_unknown_format_is_an_error() -> None:

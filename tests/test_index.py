@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import FakeEncoder
 
+import qa.build
+import qa.clean
 from qa.build import BuildReport, IndexParams, build_index
 from qa.chunk import ChunkParams
 from qa.errors import CorpusError, IndexLoadError
@@ -175,6 +177,22 @@ def test_second_run_is_up_to_date_and_embeds_nothing(built, fake_encoder):
     assert report.reused == report.chunks == first.chunks
     assert fake_encoder.calls == calls
     assert snapshot_path(index_dir).name == live  # nothing rewritten
+
+
+def test_a_new_cleaner_version_cleans_every_article_again(built, fake_encoder, monkeypatch):
+    corpus, index_dir, _ = built
+
+    def cleaner_v3(doc):
+        article = qa.clean.clean_document(doc)
+        return article if doc.doc_id != SEED_IDS[0] else replace(article, title="Tiêu đề mới")
+
+    monkeypatch.setattr(qa.build, "clean_document", cleaner_v3)
+    assert build_index(corpus, index_dir, encoder=fake_encoder).up_to_date  # same sources: not re-read
+    monkeypatch.setattr(qa.build, "CLEANER_VERSION", qa.build.CLEANER_VERSION + 1)
+    report = build_index(corpus, index_dir, encoder=fake_encoder)
+    assert (report.changed, report.embedded) == (1, len([c for c in load_index(index_dir).chunks
+                                                         if c.chunk.doc_id == SEED_IDS[0]]))
+    assert load_index(index_dir).articles[SEED_IDS[0]].title == "Tiêu đề mới"
 
 
 def test_up_to_date_with_a_fresh_encoder_of_the_same_model(built):
