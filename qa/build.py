@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from .chunk import ChunkParams, chunk_article
-from .clean import CLEANER_VERSION, clean_document
+from .clean import clean_document
 from .embed.encoder import DEFAULT_MODEL, Encoder, load_encoder, resolve_model
 from .errors import CorpusError, IndexLoadError
 from .index.keywords import KeywordIndex
@@ -71,8 +71,13 @@ def _article_hash(article: Article) -> str:
     return _hash(json.dumps(asdict(article), ensure_ascii=False, sort_keys=True))
 
 
+# Bumped whenever cleaning or chunking changes its output: an index built before then prepares
+# every article again on its next build (chunks whose text did not change keep their vectors).
+PREPARATION_VERSION = 3
+
+
 def _document_hash(doc: Document) -> str:
-    return _hash(json.dumps([CLEANER_VERSION, asdict(doc)], ensure_ascii=False, sort_keys=True))
+    return _hash(json.dumps([PREPARATION_VERSION, asdict(doc)], ensure_ascii=False, sort_keys=True))
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,6 @@ from qa.normalize import fold_diacritics, normalize_query, normalize_text
 from qa.types import Article, Document
 
 _FORMATS = ("txt", "md", "html", "jsonl")
-# Bumped whenever cleaning changes its output: an index built before then cleans every article
-# again on its next build (chunks whose text did not change keep their vectors).
-CLEANER_VERSION = 2
 
 # --- dates -----------------------------------------------------------------
 _DATE = (r"(?:(?P<d>\d{1,2})\s*[/.-]\s*(?P<m>\d{1,2})\s*[/.-]\s*(?P<y>\d{4})"  # 13/03/2020

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Collection, Sequence
+
+import numpy as np
 
 from .abstain import AbstainParams, Evidence, confidence, reason
 from .answer import AnswerParams, Extract, extract_answer, format_answer
@@ -14,6 +16,7 @@ from .followup import contextualize
 from .index.store import IndexData, load_index, rebuild_hint
 from .normalize import normalize_query
 from .question import QuestionFacts, analyze, expected_answer
+from .rerank import RANK_FEATURES, Candidate, RerankParams, features, order, translated_tokens
 from .retrieve import Hit, RetrievalParams, Retriever
 from .support import TextView, check
 from .types import Answer, Article, Passage
@@ -30,12 +33,15 @@ class Trace:
 
     evidence: Evidence
     extract: Extract
+    # The reranked candidates in their fused order, with their RANK_FEATURES (for fitting the reranker).
+    candidates: tuple[Passage, ...] = ()
+    rank_features: np.ndarray = field(default_factory=lambda: np.zeros((0, len(RANK_FEATURES))))
 
 
 class Engine:
     def __init__(self, data: IndexData, encoder: Encoder, index_dir: Path,
                  retrieval: RetrievalParams = RetrievalParams(), answer: AnswerParams = AnswerParams(),
-                 abstain: AbstainParams = AbstainParams()):
+                 abstain: AbstainParams = AbstainParams(), rerank: RerankParams = RerankParams()):
         if encoder.model_id != data.manifest.model_id:
             raise ModelMismatchError(
                 f"The index in {index_dir} was built with the model {data.manifest.model_id!r}, "
@@ -47,6 +53,7 @@ class Engine:
         self.retriever = Retriever(data, retrieval)
         self.answer_params = answer
         self.abstain_params = abstain
+        self.rerank_params = rerank
         # Whole-article token views for name checks, a few dozen recent ones (shared by threads:
         # a lost race only repeats the work).
         self._article_views: dict[str, TextView] = {}
@@ -93,22 +100,30 @@ class Engine:
         if doc_ids is not None:
             wanted = set(doc_ids)
             allowed = [i for i, s in enumerate(self.data.chunks) if s.chunk.doc_id in wanted]
-        hits = self.retriever.search(query, vector, max(1, top_k), allowed)
-        passages = tuple(self._passage(rank, hit) for rank, hit in enumerate(hits, 1))
-        if not passages:
-            return Answer(asked, True, "", (), restored=restored), None
         profile = self.retriever.profile(query)
         facts = self._facts(asked, query if query != reading else "", english=profile.vietnamese < 0.5)
+        top_k = max(1, top_k)
+        reranked = self.retriever.params.mode == "hybrid"
+        hits = self.retriever.search(query, vector, max(top_k, self.rerank_params.pool) if reranked else top_k, allowed)
+        if not hits:
+            return Answer(asked, True, "", (), restored=restored), None
+        views = [self._view(hit) for hit in hits]
+        candidates, X = (), np.zeros((0, len(RANK_FEATURES)))
+        if reranked:
+            candidates = tuple(self._passage(rank, hit) for rank, hit in enumerate(hits, 1))
+            hits, views, X = self._rerank(hits, views, facts, vector)
+        hits, views = hits[:top_k], views[:top_k]
+        passages = tuple(self._passage(rank, hit) for rank, hit in enumerate(hits, 1))
         top = hits[: self.answer_params.passages]
         sentences = [(self.data.chunks[h.chunk_index].chunk.sentences, self.data.sentences_of(h.chunk_index))
                      for h in top]
-        supports = [check(facts, TextView(f"{p.title}\n{p.date}\n{p.text}"), self._article_view(p.doc_id),
-                          self.data.keywords.known, self.data.keywords.rarity) for p in passages[: len(top)]]
+        supports = [check(facts, view, self._article_view(p.doc_id), self.data.keywords.known,
+                          self.data.keywords.rarity) for p, view in zip(passages, views[: len(top)])]
         extract = extract_answer(facts, vector, passages, sentences, supports, self.answer_params)
         cited = extract.sentences[0].citation - 1 if extract.sentences else 0
         evidence = Evidence.of(hits[0].dense, extract, supports[cited], facts, profile.vietnamese, unaccented)
         conf = confidence(evidence, self.abstain_params)
-        trace = Trace(evidence, extract)
+        trace = Trace(evidence, extract, candidates, X)
         if conf < self.abstain_params.threshold:
             return Answer(asked, True, "", passages, (), conf, reason(facts, supports, evidence), restored), trace
         return Answer(asked, False, format_answer(extract.sentences), passages, extract.sentences, conf,
@@ -123,6 +138,23 @@ class Engine:
         if conversation and not facts.expects:
             facts = replace(facts, expects=expected_answer(conversation))
         return facts
+
+    def _rerank(self, hits: list[Hit], views: list[TextView], facts: QuestionFacts, vector: np.ndarray):
+        """The hits reordered by the reranker, their score its score; their views; the features."""
+        rows = np.array([h.chunk_index for h in hits])
+        tokens = translated_tokens(facts)
+        translated = self.data.keywords.scores(tokens)[rows] if tokens else np.zeros(len(hits))
+        candidates = [Candidate(h.dense, h.keyword, h.score, self.data.sentences_of(h.chunk_index), view)
+                      for h, view in zip(hits, views)]
+        X = features(facts, vector, candidates, translated, self.data.keywords.rarity)
+        scores = X @ np.array(self.rerank_params.weights)
+        best = order(X, self.rerank_params)
+        return ([replace(hits[i], score=float(scores[i])) for i in best], [views[i] for i in best], X)
+
+    def _view(self, hit: Hit) -> TextView:
+        chunk = self.data.chunks[hit.chunk_index].chunk
+        article = self.data.articles[chunk.doc_id]
+        return TextView(f"{article.title}\n{article.date}\n{chunk.text}")
 
     def _article_view(self, doc_id: str):
         def view() -> TextView:

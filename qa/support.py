@@ -115,12 +115,16 @@ def check(facts: QuestionFacts, passage: TextView, article: Callable[[], TextVie
     # An edition must be named in the passage itself; other numbers (a year, "RON 92") in the article.
     numbers_missing = tuple(n for n in facts.ordinals if n not in passage.ordinals) + tuple(
         n for n in facts.numbers if n not in passage.numbers and n not in article().numbers)
-    years = {n for n in passage.numbers if _YEAR.fullmatch(n)}
-    conflict = tuple(n for n in facts.ordinals if n not in passage.ordinals and passage.ordinals) + tuple(
-        n for n in facts.numbers if _YEAR.fullmatch(n) and n not in years and years)
     return Support(checked, tuple(missing), tuple(outside), tuple(unknown), len(facts.numbers) + len(facts.ordinals),
-                   numbers_missing, term_share(facts, passage), conflict,
+                   numbers_missing, term_share(facts, passage), numbers_conflict(facts, passage),
                    rare_missing(facts, passage, rarity))
+
+
+def numbers_conflict(facts: QuestionFacts, view: TextView) -> tuple[str, ...]:
+    """The question's years and editions that the text lacks while it gives others."""
+    years = {n for n in view.numbers if _YEAR.fullmatch(n)}
+    return tuple(n for n in facts.ordinals if n not in view.ordinals and view.ordinals) + tuple(
+        n for n in facts.numbers if _YEAR.fullmatch(n) and n not in years and years)
 
 
 _YEAR = re.compile(r"(?:19|20)\d\d")

@@ -179,7 +179,7 @@ def test_second_run_is_up_to_date_and_embeds_nothing(built, fake_encoder):
     assert snapshot_path(index_dir).name == live  # nothing rewritten
 
 
-def test_a_new_cleaner_version_cleans_every_article_again(built, fake_encoder, monkeypatch):
+def test_a_new_preparation_version_cleans_every_article_again(built, fake_encoder, monkeypatch):
     corpus, index_dir, _ = built
 
     def cleaner_v3(doc):
@@ -188,7 +188,7 @@ def test_a_new_cleaner_version_cleans_every_article_again(built, fake_encoder, m
 
     monkeypatch.setattr(qa.build, "clean_document", cleaner_v3)
     assert build_index(corpus, index_dir, encoder=fake_encoder).up_to_date  # same sources: not re-read
-    monkeypatch.setattr(qa.build, "CLEANER_VERSION", qa.build.CLEANER_VERSION + 1)
+    monkeypatch.setattr(qa.build, "PREPARATION_VERSION", qa.build.PREPARATION_VERSION + 1)
     report = build_index(corpus, index_dir, encoder=fake_encoder)
     assert (report.changed, report.embedded) == (1, len([c for c in load_index(index_dir).chunks
                                                          if c.chunk.doc_id == SEED_IDS[0]]))
