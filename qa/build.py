@@ -128,7 +128,7 @@ def build_index(
                 continue
             prepared[doc.doc_id] = ready
         hashes = {doc_id: p.article_hash for doc_id, p in prepared.items()}
-        fingerprint = _hash("".join(f"{d}\0{h}\n" for d, h in sorted(hashes.items())))
+        fingerprint = _hash(f"{PREPARATION_VERSION}\n" + "".join(f"{d}\0{h}\n" for d, h in sorted(hashes.items())))
         if previous and previous.manifest.corpus_fingerprint == fingerprint:
             remove_leftovers(index_dir)
             return BuildReport(len(prepared), previous.manifest.chunks, 0, 0, 0, 0, previous.manifest.chunks,

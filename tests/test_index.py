@@ -193,6 +193,10 @@ def test_a_new_preparation_version_cleans_every_article_again(built, fake_encode
     assert (report.changed, report.embedded) == (1, len([c for c in load_index(index_dir).chunks
                                                          if c.chunk.doc_id == SEED_IDS[0]]))
     assert load_index(index_dir).articles[SEED_IDS[0]].title == "Tiêu đề mới"
+    # Chunking too: a new version rebuilds even when every cleaned article is the same.
+    monkeypatch.setattr(qa.build, "PREPARATION_VERSION", qa.build.PREPARATION_VERSION + 1)
+    report = build_index(corpus, index_dir, encoder=fake_encoder)
+    assert not report.up_to_date and report.embedded == 0
 
 
 def test_up_to_date_with_a_fresh_encoder_of_the_same_model(built):
