@@ -40,9 +40,9 @@ class AnswerParams:
     keep: float = 0.3
     # Logistic model over SENTENCE_FEATURES, fitted by scripts/fit_sentences.py on dev questions
     # (label: the sentence holds the gold answer); weights in that order, then the bias.
-    weights: tuple[float, ...] = (0.302, 65.32, 2.365, 3.229, 0.089, 0.664, 0.558, 0.018, -0.141, -0.63, -0.01,
-                                   0.236, 5.791)
-    bias: float = -2.467
+    weights: tuple[float, ...] = (-0.268, 59.393, 2.487, 3.14, 0.053, 0.711, 0.391, 0.061, -0.101, -0.655, -0.004,
+                                   0.281, 0.13)
+    bias: float = -1.966
 
 
 def content_words(text: str) -> set[str]:

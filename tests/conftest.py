@@ -8,8 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.tokens import syllables
 from qa.normalize import fold_diacritics
+from qa.rerank import RANK_FEATURES, RerankParams
+from qa.tokens import syllables
+
+# The fused order, reranking aside: the reranker's weights are fitted to the real encoder's cosines,
+# which a fake encoder's do not resemble; tests of fusion and follow-ups rank by fusion alone.
+FUSION_ORDER = RerankParams(weights=(1.0,) + (0.0,) * (len(RANK_FEATURES) - 1))
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_CORPUS = ROOT / "corpus"

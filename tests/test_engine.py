@@ -4,7 +4,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import FakeEncoder
+from conftest import FUSION_ORDER, FakeEncoder
 
 from qa.abstain import AbstainParams
 from qa.build import build_index
@@ -12,6 +12,8 @@ from qa.engine import MAX_QUESTION_CHARS, Engine
 from qa.errors import IndexLoadError, ModelMismatchError, QuestionError
 from qa.followup import contextualize
 from qa.index.store import load_index
+from qa.rerank import RANK_FEATURES, RerankParams
+from qa.retrieve import RetrievalParams, Retriever
 from qa.types import Answer, Passage
 
 JAPAN = "001_16ae142da84ba3c1.txt"
@@ -34,7 +36,8 @@ def engine(index_dir, fake_encoder) -> Engine:
 @pytest.fixture
 def answering_engine(index_dir, fake_encoder) -> Engine:
     """Never abstains, so the extractive answer is always produced (the fake encoder's cosines are low)."""
-    return Engine(load_index(index_dir), fake_encoder, index_dir, abstain=AbstainParams(threshold=0.0))
+    return Engine(load_index(index_dir), fake_encoder, index_dir, abstain=AbstainParams(threshold=0.0),
+                  rerank=FUSION_ORDER)
 
 
 def check_passages(engine: Engine, answer: Answer, k: int) -> None:
@@ -303,3 +306,18 @@ def test_engine_uses_history(answering_engine):
     assert CHINA in {p.doc_id for p in followed.passages}
     assert JAPAN in {p.doc_id for p in followed.passages}
     assert [p.text for p in followed.passages] != [p.text for p in alone.passages]
+
+
+def test_the_reranker_reorders_the_fused_candidates(index_dir, fake_encoder):
+    lacking_names = RerankParams(weights=tuple(-float(name == "names") for name in RANK_FEATURES))
+    engine = Engine(load_index(index_dir), fake_encoder, index_dir, abstain=AbstainParams(threshold=0.0),
+                    rerank=lacking_names)
+    question = "Mỹ hỗ trợ ASEAN bao nhiêu vaccine?"
+    answer, trace = engine.ask_with_evidence(question, top_k=3)
+    names_us = (lambda text: "Mỹ" in text or "Hoa Kỳ" in text)
+    assert not names_us(trace.candidates[0].text)  # first by fusion
+    assert names_us(answer.passages[0].text)
+    assert len(trace.candidates) == len(trace.rank_features) > 3  # the fused pool, reranked
+    # The baselines of `qa eval` rank by one side alone: nothing is reranked.
+    engine.retriever = Retriever(engine.data, RetrievalParams(mode="dense"))
+    assert engine.ask_with_evidence(question, top_k=3)[1].candidates == ()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FakeEncoder
+from conftest import FUSION_ORDER, FakeEncoder
 
 from qa.abstain import AbstainParams
 from qa.build import build_index
@@ -241,7 +241,8 @@ def open_engine(corpus: Path, index: Path, encoder, **params) -> Engine:
 
 @pytest.fixture
 def split_engine(tmp_path) -> Engine:
-    return open_engine(write_jsonl(tmp_path / "split.jsonl", SPLIT_ARTICLES), tmp_path / "index", SplitEncoder())
+    return open_engine(write_jsonl(tmp_path / "split.jsonl", SPLIT_ARTICLES), tmp_path / "index", SplitEncoder(),
+                       rerank=FUSION_ORDER)
 
 
 @pytest.fixture
