@@ -35,9 +35,6 @@ class IndexParams:
     # Lower than the usual 1.5/0.75: passages are short and one mention of a rare name should count.
     bm25_k1: float = 0.9
     bm25_b: float = 0.4
-    # Bump when cleaning or chunking changes what they make of the same file: unchanged files
-    # are otherwise taken from the previous index as they were cleaned and chunked then.
-    text_pipeline: int = 1
 
 
 @dataclass(frozen=True)
@@ -76,8 +73,9 @@ def _article_hash(article: Article) -> str:
 PREPARATION_VERSION = 3
 
 
-def _document_hash(doc: Document) -> str:
-    return _hash(json.dumps([PREPARATION_VERSION, asdict(doc)], ensure_ascii=False, sort_keys=True))
+def _document_hash(doc: Document, preparation: str) -> str:
+    """What the article prepared from `doc` depends on: the document, and how it is prepared."""
+    return _hash(preparation + json.dumps(asdict(doc), ensure_ascii=False, sort_keys=True))
 
 
 @dataclass(frozen=True)
@@ -114,10 +112,12 @@ def build_index(
             model_spec = model if model is not None else (previous.manifest.model_spec if previous else DEFAULT_MODEL)
             model_id = resolve_model(model_spec).model_id
         params_dict = asdict(params)
-        if previous and (previous.manifest.model_id != model_id or previous.manifest.params != params_dict):
-            previous = None  # vectors of another model or chunking: nothing to reuse
-
-        source_hashes = {doc.doc_id: _document_hash(doc) for doc in docs}
+        if previous and previous.manifest.model_id != model_id:
+            previous = None  # vectors of another model: nothing to reuse
+        # With other parameters every article is prepared again, but a chunk whose embedded text
+        # is the same keeps its vector: the vectors are keyed by that text.
+        preparation = json.dumps([PREPARATION_VERSION, params_dict], sort_keys=True)
+        source_hashes = {doc.doc_id: _document_hash(doc, preparation) for doc in docs}
         kept = _unchanged_articles(previous, source_hashes)
         prepared: dict[str, _Prepared] = {}
         for doc in docs:
@@ -128,7 +128,7 @@ def build_index(
                 continue
             prepared[doc.doc_id] = ready
         hashes = {doc_id: p.article_hash for doc_id, p in prepared.items()}
-        fingerprint = _hash(f"{PREPARATION_VERSION}\n" + "".join(f"{d}\0{h}\n" for d, h in sorted(hashes.items())))
+        fingerprint = _hash(preparation + "\n" + "".join(f"{d}\0{h}\n" for d, h in sorted(hashes.items())))
         if previous and previous.manifest.corpus_fingerprint == fingerprint:
             remove_leftovers(index_dir)
             return BuildReport(len(prepared), previous.manifest.chunks, 0, 0, 0, 0, previous.manifest.chunks,

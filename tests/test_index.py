@@ -343,14 +343,17 @@ def test_other_model_with_the_same_dim_is_not_reused_either(built):
     assert load_index(index_dir).manifest.model_id == "other"
 
 
-def test_changed_chunking_params_re_embed_everything(built, fake_encoder):
+def test_changed_chunking_params_rechunk_everything_and_reuse_identical_chunks(built, fake_encoder):
     corpus, index_dir, first = built
+    before = {c.text_hash for c in load_index(index_dir).chunks}
     params = IndexParams(chunking=ChunkParams(max_chars=400, overlap_chars=100, min_chars=150))
     report = build_index(corpus, index_dir, encoder=fake_encoder, params=params)
     assert not report.up_to_date
-    assert report.reused == 0
     assert report.chunks > first.chunks
-    assert load_index(index_dir).manifest.params["chunking"]["max_chars"] == 400
+    data = load_index(index_dir)
+    assert data.manifest.params["chunking"]["max_chars"] == 400
+    assert all(len(c.chunk.text) <= 400 for c in data.chunks)
+    assert report.reused == sum(c.text_hash in before for c in data.chunks)
     # And with those params the next run is up to date.
     assert build_index(corpus, index_dir, encoder=fake_encoder, params=params).up_to_date
 
