@@ -19,7 +19,7 @@ from pathlib import Path
 import streamlit as st
 
 from qa.answer import content_words, overlap
-from qa.build import build_index
+from qa.build import build_index, rate_and_eta
 from qa.embed.encoder import DEFAULT_MODEL, Encoder, load_encoder
 from qa.engine import Engine
 from qa.errors import QAError
@@ -119,8 +119,11 @@ def build_first_index(lib: Library) -> None:
         encoder = shared_encoder(DEFAULT_MODEL)
         bar = st.progress(0.0, text="Đang đọc và chia đoạn các bài viết…")
 
+        started = time.perf_counter()
+
         def progress(done: int, total: int) -> None:
-            bar.progress(done / total if total else 1.0, text=f"Đang lập chỉ mục: {done}/{total} đoạn")
+            bar.progress(done / total if total else 1.0,
+                         text=f"Đang lập chỉ mục: {done}/{total} đoạn{speed(done, total, started)}")
 
         try:
             report = build_index(lib.corpus, lib.index, model=DEFAULT_MODEL, encoder=encoder, progress=progress)
@@ -132,6 +135,15 @@ def build_first_index(lib: Library) -> None:
 
 
 # --- small formatting helpers -----------------------------------------------------------------
+
+
+def speed(done: int, total: int, started: float) -> str:
+    """" · 12.3 đoạn/giây · còn khoảng 4 phút" once something is embedded."""
+    rate, left = rate_and_eta(done, total, time.perf_counter() - started)
+    if left is None:
+        return ""
+    remaining = f"{left / 60:.0f} phút" if left >= 90 else f"{left:.0f} giây"
+    return f" · {rate:.1f} đoạn/giây · còn khoảng {remaining}"
 
 def esc(text: str) -> str:
     return html.escape(text, quote=True)
@@ -248,8 +260,11 @@ def upload_form(lib: Library, engine: Engine) -> None:
 def add_files(lib: Library, engine: Engine, files) -> AddResult:
     bar = st.progress(0.0, text="Đang kiểm tra và lưu tệp…")
 
+    started = time.perf_counter()
+
     def progress(done: int, total: int) -> None:
-        bar.progress(done / total if total else 1.0, text=f"Đang lập chỉ mục đoạn mới: {done}/{total}")
+        bar.progress(done / total if total else 1.0,
+                     text=f"Đang lập chỉ mục đoạn mới: {done}/{total}{speed(done, total, started)}")
 
     with lib.lock:
         result = add_uploads([(f.name, f.getvalue()) for f in files], lib.corpus, lib.index,

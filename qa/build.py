@@ -17,6 +17,7 @@ from .clean import clean_document
 from .embed.encoder import DEFAULT_MODEL, Encoder, load_encoder, resolve_model
 from .errors import CorpusError, IndexLoadError
 from .index.keywords import KeywordIndex
+from .index.pending import PendingVectors
 from .index.store import (SENTENCE_DTYPE, IndexData, Manifest, StoredChunk, has_index, load_index,
                           remove_leftovers, save_index, writer_lock)
 from .ingest import DEFAULT_MAX_BYTES, Skipped, read_corpus
@@ -24,7 +25,15 @@ from .types import Article, Chunk, Document
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int], None]
+Progress = Callable[[int, int], None]  # (passages embedded, passages to embed), after each batch
+
+
+def rate_and_eta(done: int, total: int, seconds: float) -> tuple[float, float | None]:
+    """Passages per second so far and the seconds left at that rate (None before any is done)."""
+    if done <= 0 or seconds <= 0:
+        return 0.0, None
+    rate = done / seconds
+    return rate, (total - done) / rate
 
 
 @dataclass(frozen=True)
@@ -45,10 +54,11 @@ class BuildReport:
     changed: int
     removed: int
     embedded: int  # chunk texts sent to the encoder
-    reused: int  # chunk vectors taken from the previous index
+    reused: int  # chunk vectors taken from the previous index or from an unfinished build
     skipped: tuple[Skipped, ...]
     seconds: float
     up_to_date: bool
+    resumed: int = 0  # of `reused`: vectors an unfinished (killed) build had already made
 
 
 def embedding_text(article: Article, chunk: Chunk, params: IndexParams) -> str:
@@ -129,7 +139,9 @@ def build_index(
             prepared[doc.doc_id] = ready
         hashes = {doc_id: p.article_hash for doc_id, p in prepared.items()}
         fingerprint = _hash(preparation + "\n" + "".join(f"{d}\0{h}\n" for d, h in sorted(hashes.items())))
+        pending = PendingVectors(index_dir, model_id)
         if previous and previous.manifest.corpus_fingerprint == fingerprint:
+            pending.clear()
             remove_leftovers(index_dir)
             return BuildReport(len(prepared), previous.manifest.chunks, 0, 0, 0, 0, previous.manifest.chunks,
                                tuple(skipped), time.perf_counter() - started, up_to_date=True)
@@ -143,6 +155,9 @@ def build_index(
         chunks: list[Chunk] = []
         text_hashes: list[str] = []
         known = _vectors_by_hash(previous) if previous else {}
+        unfinished = {} if rebuild else pending.load()
+        resumed = {key for key in unfinished if key not in known}
+        known = {**unfinished, **known}
         todo: dict[str, tuple[str, tuple[tuple[int, int], ...]]] = {}
         for ready in prepared.values():
             for chunk, key in zip(ready.chunks, ready.keys):
@@ -152,7 +167,9 @@ def build_index(
                     text = embedding_text(ready.article, chunk, params)
                     shift = len(text) - len(chunk.text)  # the title embedded before the chunk
                     todo[key] = (text, tuple((s + shift, e + shift) for s, e in chunk.sentences))
-        known.update(zip(todo.keys(), _embed(encoder, list(todo.values()), progress)))
+        if rebuild:
+            pending.clear()
+        known.update(_embed(encoder, todo, progress, pending.add))
         vectors = (np.stack([known[h][0] for h in text_hashes]) if chunks
                    else np.zeros((0, encoder.dim), dtype=np.float32)).astype(np.float32)
         sentence_vectors = (np.concatenate([known[h][1] for h in text_hashes]) if chunks
@@ -181,9 +198,11 @@ def build_index(
                                         k1=params.bm25_k1, b=params.bm25_b),
         )
         save_index(index_dir, data)
+        pending.clear()
     reused = sum(1 for h in text_hashes if h not in todo)
     return BuildReport(len(articles), len(chunks), added, changed, removed, len(todo), reused,
-                       tuple(skipped), time.perf_counter() - started, up_to_date=False)
+                       tuple(skipped), time.perf_counter() - started, up_to_date=False,
+                       resumed=len(resumed & set(text_hashes)))
 
 
 def _prepare(doc: Document, params: IndexParams) -> _Prepared | None:
@@ -229,20 +248,23 @@ def _vectors_by_hash(data: IndexData) -> dict[str, tuple[np.ndarray, np.ndarray]
             for i, stored in enumerate(data.chunks)}
 
 
-def _embed(encoder: Encoder, items: list[tuple[str, tuple[tuple[int, int], ...]]], progress: Progress | None,
-           batch: int = 64) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(passage vector, sentence vectors) for each (text, sentence spans)."""
+def _embed(encoder: Encoder, items: dict[str, tuple[str, tuple[tuple[int, int], ...]]],
+           progress: Progress | None, save: Callable[[list[str], list, list], None],
+           batch: int = 64) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(passage vector, sentence vectors) for each key's (text, sentence spans); each batch is
+    handed to `save` as soon as it is made, so a killed build loses one batch at most."""
+    keys = list(items)
     # Longest first, in batches of similar length: padding is wasted work.
-    order = sorted(range(len(items)), key=lambda i: -len(items[i][0]))
-    out: list[tuple[np.ndarray, np.ndarray]] = [(np.empty(0), np.empty(0))] * len(items)
+    keys.sort(key=lambda k: -len(items[k][0]))
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if progress:
-        progress(0, len(items))
-    for start in range(0, len(order), batch):
-        ids = order[start:start + batch]
-        passages, sentences = encoder.encode_passages_and_spans([items[i][0] for i in ids],
-                                                                [items[i][1] for i in ids])
-        for i, vector, sentence_vectors in zip(ids, passages, sentences):
-            out[i] = (vector, sentence_vectors)
+        progress(0, len(keys))
+    for start in range(0, len(keys), batch):
+        ids = keys[start:start + batch]
+        passages, sentences = encoder.encode_passages_and_spans([items[k][0] for k in ids],
+                                                                [items[k][1] for k in ids])
+        save(ids, list(passages), list(sentences))
+        out.update(zip(ids, zip(passages, sentences)))
         if progress:
-            progress(min(start + batch, len(items)), len(items))
+            progress(min(start + batch, len(keys)), len(keys))
     return out

@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import sys
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -88,7 +89,7 @@ def _quiet_libraries() -> None:
 def _index(args: argparse.Namespace) -> int:
     from .build import build_index
 
-    bar = _ProgressBar() if sys.stderr.isatty() else None
+    bar = _ProgressBar() if sys.stderr.isatty() else _ProgressLines()
     try:
         report = build_index(Path(args.corpus), Path(args.index), model=args.model, rebuild=args.rebuild,
                              progress=bar, max_bytes=int(args.max_mb * 2**20))
@@ -101,7 +102,9 @@ def _index(args: argparse.Namespace) -> int:
     print(
         f"Index {args.index} {state}: {report.articles} articles, {report.chunks} chunks "
         f"(added {report.added}, changed {report.changed}, removed {report.removed}; "
-        f"embedded {report.embedded}, reused {report.reused}) in {report.seconds:.1f} s"
+        f"embedded {report.embedded}, reused {report.reused}"
+        + (f", of which {report.resumed} from an interrupted build" if report.resumed else "")
+        + f") in {report.seconds:.1f} s"
     )
     return 1 if args.strict and report.skipped else 0
 
@@ -114,13 +117,42 @@ class _ProgressBar:
         from tqdm import tqdm
 
         if self._bar is None:
-            self._bar = tqdm(total=total, desc="Embedding", unit="chunk", file=sys.stderr)
+            # tqdm shows passages/s and the time left.
+            self._bar = tqdm(total=total, desc="Embedding", unit="passage", file=sys.stderr)
         self._bar.n = done
         self._bar.refresh()
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+
+
+class _ProgressLines:
+    """Without a terminal (a log, a pipe): a line every `every` seconds, and when done."""
+
+    def __init__(self, every: float = 30.0):
+        self.every = every
+        self.started = self.last = time.perf_counter()
+
+    def __call__(self, done: int, total: int) -> None:
+        from .build import rate_and_eta
+
+        now = time.perf_counter()
+        if done < total and now - self.last < self.every:
+            return
+        self.last = now
+        rate, left = rate_and_eta(done, total, now - self.started)
+        tail = f", {rate:.1f} passages/s, about {_duration(left)} left" if left is not None and done < total else ""
+        print(f"embedded {done}/{total} passages{tail}", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        pass
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 5400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
 def answer_json(answer: Answer) -> dict:

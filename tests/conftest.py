@@ -51,6 +51,28 @@ class FakeEncoder:
         return passages, pooled
 
 
+class DiesAfter(FakeEncoder):
+    """Embeds `batches` batches, then fails as a killed process would."""
+
+    def __init__(self, batches: int):
+        super().__init__()
+        self.batches = batches
+
+    def encode_passages_and_spans(self, texts, spans):
+        if len(self.calls) == self.batches:
+            raise KeyboardInterrupt
+        return super().encode_passages_and_spans(texts, spans)
+
+
+def many_articles(folder, n=60):
+    """A corpus folder of `n` articles of ~2,800 characters: several batches of 64 passages."""
+    folder.mkdir()
+    for i in range(n):
+        body = " ".join(f"Câu số {j} của bài {i} nói về hợp tác ASEAN năm {2000 + j}." for j in range(40))
+        (folder / f"a{i:02d}.txt").write_text(f"Bài viết số {i}\n\n{body}\n", encoding="utf-8")
+    return folder
+
+
 @pytest.fixture
 def fake_model(monkeypatch):
     """Every model the CLI would load is the fake encoder; records the specs asked for."""

@@ -5,7 +5,7 @@ import json
 import shutil
 
 import pytest
-from conftest import run_cli
+from conftest import DiesAfter, many_articles, run_cli
 
 from qa import cli
 from qa.index.store import ACCENTS_FILE, snapshot_path
@@ -299,3 +299,17 @@ def test_index_over_a_damaged_index_rebuilds_it(index_dir, corpus, capsys, how):
     assert "reused 0" in out
     code, out, _ = run_cli(capsys, "ask", QUESTION, "--index", index_dir, "--json")
     assert code == 0 and json.loads(out)["passages"]
+
+
+def test_index_resumes_an_interrupted_build_and_says_so(tmp_path, fake_model, capsys):
+    from qa.build import build_index
+
+    corpus, target = many_articles(tmp_path / "corpus"), tmp_path / "index"
+    with pytest.raises(KeyboardInterrupt):
+        build_index(corpus, target, encoder=DiesAfter(batches=1))
+    code, out, err = run_cli(capsys, "index", "--corpus", corpus, "--index", target)
+    assert code == 0
+    chunks = int(out.split(" articles, ")[1].split(" chunks")[0])
+    assert f"embedded {chunks - 64}, reused 64, of which 64 from an interrupted build)" in out
+    # Without a terminal, progress is a line on stderr.
+    assert f"embedded {chunks - 64}/{chunks - 64} passages" in err
