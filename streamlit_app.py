@@ -170,6 +170,18 @@ def passage_meta(passage: Passage, top_score: float, cited: bool) -> list[str]:
     return parts + (["được trích dẫn"] if cited else [])
 
 
+def also_in_line(passage: Passage, articles: dict[str, Article]) -> str:
+    """"Cũng đăng trên: vietnamplus.vn (12/03/2020), baotintuc.vn" for the story's other copies."""
+    copies = []
+    for doc_id in passage.also_in:
+        article = articles.get(doc_id)
+        if article is None:
+            continue
+        where = article.source or article.title or doc_id
+        copies.append(f"{where} ({format_date(article.date)})" if article.date else where)
+    return "Cũng đăng trên: " + ", ".join(copies)
+
+
 def indexed_at(created: str) -> str:
     try:
         when = dt.datetime.fromisoformat(created).astimezone(VIETNAM_TIME)
@@ -411,6 +423,8 @@ def passage_card(key: str, passage: Passage, answer: Answer, engine: Engine, top
         head = (f'<div class="qa-card-head"><span class="qa-rank">{passage.rank}</span>{esc(passage.title)}</div>'
                 f'<div class="qa-meta">{esc(" · ".join(passage_meta(passage, top, cited)))}</div>')
     st.html(f'<div class="qa-card">{head}{passage_html(passage, answer)}</div>')
+    if passage.also_in:
+        st.caption(also_in_line(passage, engine.articles))
     if st.button("Đọc toàn bài", key=f"read-{key}", icon=":material/article:", type="tertiary"):
         read_article(engine.articles[passage.doc_id], passage, answer)
 

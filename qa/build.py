@@ -14,6 +14,7 @@ import numpy as np
 
 from .chunk import ChunkParams, chunk_article
 from .clean import clean_document
+from .duplicates import NUM_PERM, signatures, stories
 from .embed.encoder import DEFAULT_MODEL, Encoder, load_encoder, resolve_model
 from .errors import CorpusError, IndexLoadError
 from .index.keywords import KeywordIndex
@@ -175,6 +176,7 @@ def build_index(
         sentence_vectors = (np.concatenate([known[h][1] for h in text_hashes]) if chunks
                             else np.zeros((0, encoder.dim))).astype(SENTENCE_DTYPE)
         articles = {doc_id: p.article for doc_id, p in prepared.items()}
+        article_signatures = _signatures(articles, hashes, previous)
 
         manifest = Manifest(
             model_id=encoder.model_id,
@@ -196,6 +198,8 @@ def build_index(
             sentence_vectors=sentence_vectors,
             keywords=KeywordIndex.build([f"{articles[c.doc_id].title}\n{c.text}" for c in chunks],
                                         k1=params.bm25_k1, b=params.bm25_b),
+            signatures=article_signatures,
+            stories=tuple(stories(list(articles), article_signatures)),
         )
         save_index(index_dir, data)
         pending.clear()
@@ -212,6 +216,17 @@ def _prepare(doc: Document, params: IndexParams) -> _Prepared | None:
     chunks = chunk_article(article, params.chunking)
     keys = [_embedding_key(embedding_text(article, c, params), c) for c in chunks]
     return _Prepared(article, _article_hash(article), chunks, keys)
+
+
+def _signatures(articles: dict[str, Article], hashes: dict[str, str], previous: IndexData | None) -> np.ndarray:
+    """Each article's near-duplicate signature, in `articles` order; unchanged articles keep theirs."""
+    known: dict[str, np.ndarray] = {}
+    if previous is not None and previous.signatures is not None:
+        known = dict(zip((previous.article_hashes[d] for d in previous.articles), previous.signatures))
+    missing = [d for d in articles if hashes[d] not in known]
+    known.update(zip((hashes[d] for d in missing), signatures([articles[d].text for d in missing])))
+    return (np.stack([known[hashes[d]] for d in articles]) if articles
+            else np.zeros((0, NUM_PERM), dtype=np.uint32))
 
 
 def _unchanged_articles(previous: IndexData | None, source_hashes: dict[str, str]) -> dict[str, _Prepared]:

@@ -225,6 +225,8 @@ def _render(answer: Answer) -> str:
         meta = " · ".join(x for x in (p.title, p.source, p.date, p.doc_id) if x)
         lines.append(f"[{p.rank}] {meta} [{p.start}:{p.end}] score {p.score:.3f}")
         lines.append("    " + p.text.replace("\n", " ")[:300])
+        if p.also_in:
+            lines.append("    cũng đăng trên: " + ", ".join(p.also_in))
     return "\n".join(lines)
 
 

@@ -112,6 +112,7 @@ class Engine:
         if reranked:
             candidates = tuple(self._passage(rank, hit) for rank, hit in enumerate(hits, 1))
             hits, views, X = self._rerank(hits, views, facts, vector)
+        hits, views = self._one_copy_per_story(hits, views)
         hits, views = hits[:top_k], views[:top_k]
         passages = tuple(self._passage(rank, hit) for rank, hit in enumerate(hits, 1))
         top = hits[: self.answer_params.passages]
@@ -151,6 +152,19 @@ class Engine:
         best = order(X, self.rerank_params)
         return ([replace(hits[i], score=float(scores[i])) for i in best], [views[i] for i in best], X)
 
+    def _one_copy_per_story(self, hits: list[Hit], views: list[TextView]) -> tuple[list[Hit], list[TextView]]:
+        """Passages of an article whose story another article already shows (a syndicated copy,
+        an updated version) are dropped: that article's passages list it as `also_in`."""
+        shown: dict[tuple[str, ...], str] = {}
+        kept = []
+        for hit, view in zip(hits, views):
+            doc_id = self.data.chunks[hit.chunk_index].chunk.doc_id
+            story = self.data.story_of.get(doc_id)
+            if story is not None and shown.setdefault(story, doc_id) != doc_id:
+                continue
+            kept.append((hit, view))
+        return [h for h, _ in kept], [v for _, v in kept]
+
     def _view(self, hit: Hit) -> TextView:
         chunk = self.data.chunks[hit.chunk_index].chunk
         article = self.data.articles[chunk.doc_id]
@@ -171,5 +185,6 @@ class Engine:
     def _passage(self, rank: int, hit: Hit) -> Passage:
         chunk = self.data.chunks[hit.chunk_index].chunk
         article = self.data.articles[chunk.doc_id]
+        also_in = tuple(d for d in self.data.story_of.get(chunk.doc_id, ()) if d != chunk.doc_id)
         return Passage(rank, chunk.doc_id, article.title, article.date, article.source, chunk.text,
-                       chunk.start, chunk.end, round(hit.score, 4))
+                       chunk.start, chunk.end, round(hit.score, 4), also_in)

@@ -59,6 +59,7 @@ class Passage:
     start: int
     end: int
     score: float
+    also_in: tuple[str, ...] = ()  # doc ids of the other copies of its article (the same story elsewhere)
 
 
 @dataclass(frozen=True, slots=True)

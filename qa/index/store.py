@@ -4,7 +4,9 @@ Layout of an index folder (default `embeddings/`):
     CURRENT             name of the live snapshot, replaced atomically
     .lock               held by the one `qa index` writing here
     v-<time>-<id>/      manifest.json, articles.jsonl, chunks.jsonl, vectors.npy, sentences.npy,
-                        dense.faiss, bm25/, accents.json.gz (optional: older snapshots lack it)
+                        dense.faiss, bm25/, and optional (older snapshots lack them): accents.json.gz,
+                        minhash.npy (each article's near-duplicate signature), stories.json (the
+                        groups of articles that are one story)
 A build writes a new snapshot beside the live one and only then repoints CURRENT, so a
 reader (or a build killed at any moment) always finds a complete index.
 """
@@ -35,6 +37,8 @@ from .rows import RowFile
 FORMAT_VERSION = 2  # 2: chunks carry sentence spans, sentences.npy holds their vectors
 CURRENT = "CURRENT"
 ACCENTS_FILE = "accents.json.gz"
+SIGNATURES_FILE = "minhash.npy"
+STORIES_FILE = "stories.json"
 # Sentence vectors only rank a passage's sentences against the question: half precision is plenty.
 SENTENCE_DTYPE = np.float16
 
@@ -82,11 +86,14 @@ class IndexData:
     dense: object = None  # faiss.Index; built on save when absent
     folder: Path | None = None  # the snapshot it was loaded from
     accent_model: AccentModel | None = None  # see `accents`
+    signatures: np.ndarray | None = None  # near-duplicate signature of each article, in `articles` order
+    stories: tuple[tuple[str, ...], ...] = ()  # groups of doc ids that are one story (qa.duplicates)
 
     def __post_init__(self):
         counts = [len(stored.chunk.sentences) for stored in self.chunks]
         # Row of each chunk's first sentence in `sentence_vectors`; the last entry is their count.
         self.sentence_starts = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
+        self.story_of = {doc_id: group for group in self.stories for doc_id in group}
 
     @property
     def accents(self) -> AccentModel:
@@ -182,6 +189,11 @@ def load_index(index_dir: Path) -> IndexData:
         sentence_vectors = RowFile(folder / "sentences.npy")
         dense = load_dense(folder / "dense.faiss")
         keywords = KeywordIndex.load(folder / "bm25")
+        signatures = np.load(folder / SIGNATURES_FILE) if (folder / SIGNATURES_FILE).exists() else None
+        if signatures is not None and len(signatures) != len(articles):
+            signatures = None  # the next build computes them again
+        stories = (tuple(tuple(g) for g in json.loads((folder / STORIES_FILE).read_text(encoding="utf-8")))
+                   if (folder / STORIES_FILE).exists() else ())
         counts = (len(chunks), vectors.shape[0] if vectors.ndim == 2 else -1, dense.ntotal, manifest.chunks)
         consistent = (len(set(counts)) == 1 and len(articles) == manifest.articles
                       and vectors.ndim == 2 and vectors.shape[1] == manifest.dim
@@ -190,7 +202,8 @@ def load_index(index_dir: Path) -> IndexData:
         raise IndexLoadError(f"The index in {index_dir} is damaged ({exc}). {rebuild_hint(index_dir)}") from exc
     if not consistent:
         raise IndexLoadError(f"The index in {index_dir} is inconsistent (counts {counts}). {rebuild_hint(index_dir)}")
-    return IndexData(manifest, articles, hashes, sources, chunks, vectors, sentence_vectors, keywords, dense, folder)
+    return IndexData(manifest, articles, hashes, sources, chunks, vectors, sentence_vectors, keywords, dense, folder,
+                     signatures=signatures, stories=stories)
 
 
 def save_index(index_dir: Path, data: IndexData) -> Path:
@@ -260,6 +273,9 @@ def _write_snapshot(folder: Path, data: IndexData) -> None:
     save_dense(data.dense if data.dense is not None else build_dense(data.vectors), folder / "dense.faiss")
     data.keywords.save(folder / "bm25")
     data.accents.save(folder / ACCENTS_FILE)
+    if data.signatures is not None:
+        np.save(folder / SIGNATURES_FILE, data.signatures, allow_pickle=False)
+    (folder / STORIES_FILE).write_text(json.dumps([list(g) for g in data.stories], ensure_ascii=False), encoding="utf-8")
     # The manifest goes last: a snapshot with a manifest is a complete one.
     (folder / "manifest.json").write_text(json.dumps(asdict(data.manifest), ensure_ascii=False, indent=2), encoding="utf-8")
     for path in folder.rglob("*"):
