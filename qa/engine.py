@@ -16,7 +16,8 @@ from .followup import contextualize
 from .index.store import IndexData, load_index, rebuild_hint
 from .normalize import normalize_query
 from .question import QuestionFacts, analyze, expected_answer
-from .rerank import RANK_FEATURES, Candidate, RerankParams, features, order, translated_tokens
+from .periods import asked_period, asks_latest
+from .rerank import RANK_FEATURES, Candidate, RerankParams, date_preference, features, order, scores, translated_tokens
 from .retrieve import Hit, RetrievalParams, Retriever
 from .support import TextView, check
 from .types import Answer, Article, Passage
@@ -111,7 +112,7 @@ class Engine:
         candidates, X = (), np.zeros((0, len(RANK_FEATURES)))
         if reranked:
             candidates = tuple(self._passage(rank, hit) for rank, hit in enumerate(hits, 1))
-            hits, views, X = self._rerank(hits, views, facts, vector)
+            hits, views, X = self._rerank(hits, views, facts, vector, query)
         hits, views = self._one_copy_per_story(hits, views)
         hits, views = hits[:top_k], views[:top_k]
         passages = tuple(self._passage(rank, hit) for rank, hit in enumerate(hits, 1))
@@ -140,17 +141,20 @@ class Engine:
             facts = replace(facts, expects=expected_answer(conversation))
         return facts
 
-    def _rerank(self, hits: list[Hit], views: list[TextView], facts: QuestionFacts, vector: np.ndarray):
-        """The hits reordered by the reranker, their score its score; their views; the features."""
+    def _rerank(self, hits: list[Hit], views: list[TextView], facts: QuestionFacts, vector: np.ndarray, query: str):
+        """The hits reordered by the reranker and the question's period, their score its score;
+        their views; the features."""
         rows = np.array([h.chunk_index for h in hits])
         tokens = translated_tokens(facts)
         translated = self.data.keywords.scores(tokens)[rows] if tokens else np.zeros(len(hits))
         candidates = [Candidate(h.dense, h.keyword, h.score, self.data.sentences_of(h.chunk_index), view)
                       for h, view in zip(hits, views)]
         X = features(facts, vector, candidates, translated, self.data.keywords.rarity)
-        scores = X @ np.array(self.rerank_params.weights)
-        best = order(X, self.rerank_params)
-        return ([replace(hits[i], score=float(scores[i])) for i in best], [views[i] for i in best], X)
+        dates = [self.data.articles[self.data.chunks[h.chunk_index].chunk.doc_id].date for h in hits]
+        preference = date_preference(dates, asked_period(query), asks_latest(query), self.rerank_params)
+        total = scores(X, preference, self.rerank_params)
+        best = order(X, self.rerank_params, preference)
+        return ([replace(hits[i], score=float(total[i])) for i in best], [views[i] for i in best], X)
 
     def _one_copy_per_story(self, hits: list[Hit], views: list[TextView]) -> tuple[list[Hit], list[TextView]]:
         """Passages of an article whose story another article already shows (a syndicated copy,
