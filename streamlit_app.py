@@ -23,8 +23,8 @@ from qa.build import build_index, rate_and_eta
 from qa.embed.encoder import DEFAULT_MODEL, Encoder, load_encoder
 from qa.engine import Engine
 from qa.errors import QAError
-from qa.filters import (ArticleFilter, all_outlets, article_outlets, date_bounds, doc_ids, format_date,
-                        select)
+from qa.filters import (ArticleFilter, all_outlets, article_outlets, date_bounds, doc_ids, format_date, page,
+                        search, select)
 from qa.highlight import HIGHLIGHT_CSS, answer_html, article_html, passage_html
 from qa.index.store import CURRENT, read_manifest
 from qa.ingest import DEFAULT_MAX_BYTES
@@ -39,6 +39,7 @@ EXAMPLES = (
     "Thứ trưởng Nguyễn Quốc Dũng họp với những cơ quan nào?",
 )
 VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7))
+ARTICLES_PER_PAGE = 25
 
 PAGE_CSS = HIGHLIGHT_CSS + """
 .qa-card-head { font-weight: 600; margin-bottom: .15rem; }
@@ -244,10 +245,22 @@ def articles_table(articles: dict[str, Article], flt: ArticleFilter) -> None:
         if not shown:
             st.caption("Không có bài nào khớp bộ lọc.")
             return
+        # A corpus of 20,000 articles is listed a page at a time, and searched by title or outlet.
+        wanted = st.text_input("Tìm bài theo tiêu đề hoặc nguồn", key="list_search",
+                               placeholder="vd. ASEAN, Hoa Kỳ, vnexpress")
+        found = search(shown, wanted)
+        if not found:
+            st.caption("Không có bài nào khớp.")
+            return
+        pages = page(found, 1, ARTICLES_PER_PAGE).pages
+        number = (st.number_input(f"Trang (trong {pages})", 1, pages, 1, key="list_page")
+                  if pages > 1 else 1)
+        current = page(found, int(number), ARTICLES_PER_PAGE)
+        st.caption(f"Bài {current.first}–{current.first + len(current.items) - 1} trong {len(found)}")
         items = "".join(
             f'<li><div class="qa-article-title">{esc(a.title)}</div>'
             f'<div class="qa-meta">{esc(" / ".join(article_outlets(a)))} · '
-            f'{esc(format_date(a.date) or "không rõ ngày")}</div></li>' for a in shown)
+            f'{esc(format_date(a.date) or "không rõ ngày")}</div></li>' for a in current.items)
         st.html(f'<ul class="qa-articles">{items}</ul>')
 
 

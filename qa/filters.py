@@ -8,8 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
+from .normalize import fold_diacritics, normalize_query
 from .types import Article
 
 # An article with no stated outlet is listed under this name.
@@ -71,6 +72,36 @@ def select(articles: Mapping[str, Article], flt: ArticleFilter) -> list[Article]
     kept = [a for a in articles.values() if flt.accepts(a)]
     return sorted(kept, key=lambda a: (article_date(a) is None, -(article_date(a) or dt.date.min).toordinal(),
                                        a.title.casefold()))
+
+
+def search(articles: Sequence[Article], text: str) -> list[Article]:
+    """The articles whose title or outlet contains every word of `text`, diacritics ignored
+    when `text` has none ("ha noi" finds "Hà Nội")."""
+    words = normalize_query(text).lower().split()
+    if not words:
+        return list(articles)
+    folded = fold_diacritics(" ".join(words)) == " ".join(words)
+
+    def haystack(a: Article) -> str:
+        both = f"{a.title} {a.source}".lower()
+        return fold_diacritics(both) if folded else both
+
+    return [a for a in articles if all(w in haystack(a) for w in words)]
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Article]
+    number: int  # 1-based, clamped to the pages there are
+    pages: int  # at least 1
+    first: int  # 1-based position of items[0] among all (0 when there are none)
+
+
+def page(items: Sequence[Article], number: int, size: int) -> Page:
+    pages = max(1, -(-len(items) // size))
+    number = min(max(1, number), pages)
+    start = (number - 1) * size
+    return Page(list(items[start:start + size]), number, pages, start + 1 if items else 0)
 
 
 def doc_ids(articles: Mapping[str, Article], flt: ArticleFilter) -> list[str] | None:

@@ -156,6 +156,15 @@ def test_outlet_filter_narrows_retrieval(app_env):
     assert metas and all(m.startswith("MOFA · 14/12/2016") for m in metas)
 
 
+def test_the_article_list_is_searched_by_title_without_diacritics(app_env):
+    at = new_session()
+    listed = lambda: [plain(t) for t in re.findall(r'<div class="qa-article-title">(.*?)</div>', html_of(at.sidebar))]
+    assert len(listed()) == 5
+    at.text_input(key="list_search").set_value("trung quoc").run()
+    assert listed() == ["ASEAN và Trung Quốc cam kết tăng cường quan hệ đối tác"]
+    assert any(c.value == "Bài 1–1 trong 1" for c in at.sidebar.caption)
+
+
 def test_an_empty_corpus_is_reported_not_crashed(app_env, tmp_path, monkeypatch):
     (tmp_path / "corpus").mkdir()
     monkeypatch.setenv("QA_CORPUS", str(tmp_path / "corpus"))

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from qa.filters import (UNKNOWN_OUTLET, ArticleFilter, all_outlets, date_bounds, doc_ids, format_date,
-                        select)
+from qa.filters import (UNKNOWN_OUTLET, ArticleFilter, Page, all_outlets, date_bounds, doc_ids, format_date, page,
+                        search, select)
 from qa.types import Article
 
 ARTICLES = {a.doc_id: a for a in (
@@ -45,3 +45,25 @@ def test_select_lists_newest_first_and_bounds():
 def test_format_date():
     assert format_date("2022-06-16") == "16/06/2022"
     assert format_date("") == "" and format_date("không rõ") == ""
+
+
+def test_search_by_title_or_outlet_with_or_without_diacritics():
+    articles = [Article("a", "Hà Nội đón đoàn ASEAN", "", "2020-01-01", "vnexpress.net"),
+                Article("b", "Hà Giang mưa lớn", "", "", "TTXVN"),
+                Article("c", "Hội nghị ở Jakarta", "", "", "Vietnam+")]
+    assert [a.doc_id for a in search(articles, "ha noi")] == ["a"]
+    assert [a.doc_id for a in search(articles, "Hà")] == ["a", "b"]
+    assert [a.doc_id for a in search(articles, "hà nội asean")] == ["a"]
+    assert [a.doc_id for a in search(articles, "ttxvn")] == ["b"]
+    assert [a.doc_id for a in search(articles, "  ")] == ["a", "b", "c"]
+    assert search(articles, "Hải Phòng") == []
+
+
+def test_pages_of_a_long_list():
+    items = [Article(str(i), f"Bài {i}", "") for i in range(53)]
+    first = page(items, 1, 25)
+    assert (len(first.items), first.number, first.pages, first.first) == (25, 1, 3, 1)
+    last = page(items, 3, 25)
+    assert ([a.doc_id for a in last.items], last.first) == (["50", "51", "52"], 51)
+    assert page(items, 99, 25).number == 3 and page(items, 0, 25).number == 1
+    assert page([], 1, 25) == Page([], 1, 1, 0)

@@ -1,0 +1,111 @@
+"""The 20,000 real news articles with the seed articles mixed in: build, then ask.
+
+Run: .venv/bin/python scripts/bench_news.py [--work .cache/news20k] [--questions 300]
+Builds (or resumes, or finds up to date) the index of ../shared/news-corpus/ plus corpus/ with
+`python -m qa index` in a child process, timed with its peak memory; then, in a fresh process,
+asks the seed questions (hit@1 and hit@5 of the right seed passage among 94,000 passages) and
+a few hundred questions for latency (p50, p95, warm) and resident memory after 100 of them.
+Needs ../shared (it says so when absent).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import dev_corpus  # noqa: E402
+
+SHARED = ROOT.parent / "shared"
+
+
+def build(work: Path) -> dict:
+    corpus, index = work / "corpus", work / "index"
+    if not corpus.exists():
+        dev_corpus.write(corpus, size=20000)
+    started = time.perf_counter()
+    run = subprocess.run([sys.executable, "-c", _BUILD, str(corpus), str(index)], capture_output=True, text=True)
+    if run.returncode:
+        sys.exit(f"the build failed:\n{run.stderr[-2000:]}")
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    result["wall_s"] = round(time.perf_counter() - started, 1)
+    return result
+
+
+_BUILD = """
+import json, resource, sys
+from qa.build import build_index
+r = build_index(sys.argv[1], sys.argv[2])
+print(json.dumps({"articles": r.articles, "chunks": r.chunks, "embedded": r.embedded, "reused": r.reused,
+                  "resumed": r.resumed, "seconds": round(r.seconds, 1), "up_to_date": r.up_to_date,
+                  "passages_per_s": round(r.embedded / r.seconds, 1) if r.embedded else None,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))
+"""
+
+
+def ask(work: Path, n_questions: int) -> dict:
+    from qa.engine import Engine
+    from qa.evaluate import load_questions
+
+    started = time.perf_counter()
+    engine = Engine.open(work / "index")
+    opened = time.perf_counter() - started
+    seed = [q for q in load_questions(ROOT / "tests" / "data" / "seed_dev.jsonl")
+            + load_questions(ROOT / "eval" / "dev" / "seed.jsonl") if q.answerable]
+    ranks = []
+    for q in seed:
+        answer = engine.ask(q.question, top_k=5, history=q.history)
+        ranks.append(next((p.rank for p in answer.passages if q.is_hit(p)), None))
+    xquad = [json.loads(line)["question"] for line in (SHARED / "eval" / "xquad_vi" / "questions.jsonl").open()]
+    questions = ([q.question for q in seed] + xquad)[:n_questions]
+    for q in questions[:10]:
+        engine.ask(q)  # warm-up
+    times, rss_after_100 = [], None
+    for i, q in enumerate(questions, 1):
+        t = time.perf_counter()
+        engine.ask(q)
+        times.append((time.perf_counter() - t) * 1000)
+        if i == 100:
+            rss_after_100 = _rss_mb()
+    times.sort()
+    return {
+        "open_s": round(opened, 2),
+        "seed_questions": len(seed),
+        "seed_hit@1": round(sum(r == 1 for r in ranks) / len(ranks), 3),
+        "seed_hit@5": round(sum(r is not None for r in ranks) / len(ranks), 3),
+        "questions_timed": len(times),
+        "p50_ms": round(statistics.median(times), 1),
+        "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1),
+        "rss_after_100_mb": rss_after_100,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+    }
+
+
+def _rss_mb() -> int:
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) // 1024
+    return -1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--work", type=Path, default=ROOT / ".cache" / "news20k")
+    parser.add_argument("--questions", type=int, default=300)
+    args = parser.parse_args()
+    if not (SHARED / "news-corpus" / "articles.jsonl").exists():
+        sys.exit(f"This benchmark needs {SHARED}/news-corpus/articles.jsonl, which is absent.")
+    print(json.dumps({"build": build(args.work)}))
+    print(json.dumps({"ask": ask(args.work, args.questions)}))
+
+
+if __name__ == "__main__":
+    main()
