@@ -5,7 +5,7 @@ import logging
 import math
 from collections import defaultdict
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import bm25s
 import numpy as np
@@ -24,7 +24,7 @@ class KeywordIndex:
     @classmethod
     def build(cls, texts: Sequence[str], k1: float = 1.5, b: float = 0.75) -> "KeywordIndex":
         model = bm25s.BM25(k1=k1, b=b)  # Lucene BM25, bm25s's default
-        model.scores, model.vocab_dict = _lucene_matrix([bm25_tokens(t) for t in texts], k1, b)
+        model.scores, model.vocab_dict = _lucene_matrix(map(bm25_tokens, texts), k1, b)
         model.unique_token_ids_set = set(model.vocab_dict.values())
         model.nonoccurrence_array = None
         return cls(model)
@@ -68,29 +68,38 @@ class KeywordIndex:
         return out
 
 
-def _lucene_matrix(docs: list[list[str]], k1: float, b: float) -> tuple[dict, dict[str, int]]:
-    """bm25s's score matrix (tokens x documents, CSC), computed with whole-array numpy: bm25s's
-    own builder loops in Python per document and token, over half of an incremental update.
+def _lucene_matrix(docs: Iterable[list[str]], k1: float, b: float) -> tuple[dict, dict[str, int]]:
+    """bm25s's score matrix (tokens x documents, CSC), built one document at a time: each keeps only
+    its distinct token ids and their counts (int32), so 94,000 passages need ~1 GB, not the ~6 GB of
+    their tokens as Python lists; bm25s's own builder also loops in Python per token.
     score = idf * tf / (tf + k1 * (1 - b + b * len / avg_len)), idf = ln(1 + (N - df + 0.5) / (df + 0.5))."""
     vocab: defaultdict[str, int] = defaultdict()
     vocab.default_factory = vocab.__len__  # a new token gets the next id, all in C
-    ids: list[int] = []
+    tokens_of, counts_of, lengths = [], [], []
     for tokens in docs:
-        ids.extend(map(vocab.__getitem__, tokens))
-    n_docs = len(docs)
-    lengths = np.fromiter((len(t) for t in docs), dtype=np.int64, count=n_docs)
-    doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
-    # Sorting by (token, document) gives CSC order; the run lengths are the term frequencies.
-    pairs, tf = np.unique(np.asarray(ids, dtype=np.int64) * max(n_docs, 1) + doc_of, return_counts=True)
-    token, doc = np.divmod(pairs, max(n_docs, 1))
+        ids = np.fromiter(map(vocab.__getitem__, tokens), dtype=np.int32, count=len(tokens))
+        distinct, counts = np.unique(ids, return_counts=True)
+        tokens_of.append(distinct)
+        counts_of.append(counts.astype(np.int32))
+        lengths.append(len(tokens))
+    n_docs = len(lengths)
+    lengths_arr = np.asarray(lengths, dtype=np.int64)
+    token = np.concatenate(tokens_of) if tokens_of else np.zeros(0, dtype=np.int32)
+    tf = np.concatenate(counts_of) if counts_of else np.zeros(0, dtype=np.int32)
+    doc = np.repeat(np.arange(n_docs, dtype=np.int32), [len(t) for t in tokens_of])
+    del tokens_of, counts_of
+    # Grouped by token, documents in order within each: CSC.
+    order = np.argsort(token, kind="stable")
+    token, doc, tf = token[order], doc[order], tf[order].astype(np.float32)
+    del order
     df = np.bincount(token, minlength=len(vocab))
-    idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
-    avg_len = max(float(lengths.mean()) if n_docs else 0.0, 1.0)
-    norm = k1 * ((1 - b) + b * lengths[doc] / avg_len)
+    idf = np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+    avg_len = max(float(lengths_arr.mean()) if n_docs else 0.0, 1.0)
+    norm = (k1 * ((1 - b) + b * lengths_arr / avg_len)).astype(np.float32)
     scores = {
         # Half precision: three significant digits rank as well, and the postings are most of BM25's memory.
-        "data": (idf[token] * tf / (tf + norm)).astype(np.float16),
-        "indices": doc.astype(np.int32),
+        "data": (idf[token] * tf / (tf + norm[doc])).astype(np.float16),
+        "indices": doc,
         "indptr": np.concatenate([[0], np.cumsum(df)]).astype(np.int32),
         "num_docs": n_docs,
     }
