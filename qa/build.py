@@ -138,6 +138,7 @@ def build_index(
                 del source_hashes[doc.doc_id]
                 continue
             prepared[doc.doc_id] = ready
+        del docs  # the raw pages: a large corpus holds them twice otherwise
         hashes = {doc_id: p.article_hash for doc_id, p in prepared.items()}
         fingerprint = _hash(preparation + "\n" + "".join(f"{d}\0{h}\n" for d, h in sorted(hashes.items())))
         pending = PendingVectors(index_dir, model_id)
@@ -171,10 +172,12 @@ def build_index(
         if rebuild:
             pending.clear()
         known.update(_embed(encoder, todo, progress, pending.add))
+        todo = dict.fromkeys(todo)  # the texts are embedded: keep only which they were
         vectors = (np.stack([known[h][0] for h in text_hashes]) if chunks
                    else np.zeros((0, encoder.dim), dtype=np.float32)).astype(np.float32)
         sentence_vectors = (np.concatenate([known[h][1] for h in text_hashes]) if chunks
                             else np.zeros((0, encoder.dim))).astype(SENTENCE_DTYPE)
+        del known
         articles = {doc_id: p.article for doc_id, p in prepared.items()}
         article_signatures = _signatures(articles, hashes, previous)
 
@@ -279,7 +282,8 @@ def _embed(encoder: Encoder, items: dict[str, tuple[str, tuple[tuple[int, int], 
         passages, sentences = encoder.encode_passages_and_spans([items[k][0] for k in ids],
                                                                 [items[k][1] for k in ids])
         save(ids, list(passages), list(sentences))
-        out.update(zip(ids, zip(passages, sentences)))
+        # Sentence vectors are kept as they are stored (half precision): the largest part of a build's memory.
+        out.update(zip(ids, ((p, s.astype(SENTENCE_DTYPE)) for p, s in zip(passages, sentences))))
         if progress:
             progress(min(start + batch, len(keys)), len(keys))
     return out
