@@ -24,7 +24,7 @@ from qa.embed.encoder import DEFAULT_MODEL, Encoder, load_encoder
 from qa.engine import Engine
 from qa.errors import QAError
 from qa.filters import (ArticleFilter, all_outlets, article_outlets, date_bounds, doc_ids, format_date, page,
-                        search, select)
+                        search, select, undated)
 from qa.highlight import HIGHLIGHT_CSS, answer_html, article_html, passage_html
 from qa.index.store import CURRENT, read_manifest
 from qa.ingest import DEFAULT_MAX_BYTES
@@ -226,13 +226,17 @@ def article_filter(articles: dict[str, Article]) -> ArticleFilter:
                              placeholder="Tất cả các nguồn")
     date_from = date_to = None
     bounds = date_bounds(articles.values())
-    if bounds and st.toggle("Lọc theo ngày đăng", key="flt_by_date",
-                            help="Bài không ghi ngày đăng sẽ không được tìm khi lọc theo ngày."):
+    keep_undated = True
+    if bounds and st.toggle("Lọc theo ngày đăng", key="flt_by_date"):
         picked = st.date_input("Khoảng ngày", value=bounds, format="DD/MM/YYYY", key="flt_dates")
         picked = picked if isinstance(picked, (tuple, list)) else (picked,)
         date_from = picked[0] if len(picked) > 0 else None
         date_to = picked[1] if len(picked) > 1 else None
-    return ArticleFilter(frozenset(outlets), date_from, date_to)
+        count = undated(articles.values())
+        if count:
+            keep_undated = st.checkbox(f"Vẫn tìm trong {count} bài không rõ ngày đăng", value=True,
+                                       key="flt_undated")
+    return ArticleFilter(frozenset(outlets), date_from, date_to, keep_undated)
 
 
 def articles_table(articles: dict[str, Article], flt: ArticleFilter) -> None:

@@ -51,6 +51,9 @@ class ArticleFilter:
     outlets: frozenset[str] = frozenset()  # empty: any outlet
     date_from: dt.date | None = None
     date_to: dt.date | None = None  # inclusive
+    # An undated article cannot be placed in a date range: it is kept unless the user says otherwise,
+    # so that a date range never silently drops articles.
+    keep_undated: bool = True
 
     @property
     def active(self) -> bool:
@@ -61,10 +64,14 @@ class ArticleFilter:
             return False
         if self.date_from is None and self.date_to is None:
             return True
-        day = article_date(article)  # an undated article cannot be placed in a date range
+        day = article_date(article)
         if day is None:
-            return False
+            return self.keep_undated
         return (self.date_from is None or day >= self.date_from) and (self.date_to is None or day <= self.date_to)
+
+
+def undated(articles: Iterable[Article]) -> int:
+    return sum(article_date(a) is None for a in articles)
 
 
 def select(articles: Mapping[str, Article], flt: ArticleFilter) -> list[Article]:

@@ -156,6 +156,17 @@ def test_outlet_filter_narrows_retrieval(app_env):
     assert metas and all(m.startswith("MOFA · 14/12/2016") for m in metas)
 
 
+def test_a_date_range_keeps_undated_articles_unless_the_user_excludes_them(app_env):
+    at = new_session()
+    at.toggle(key="flt_by_date").set_value(True).run()
+    keep = at.checkbox(key="flt_undated")
+    count = int(re.search(r"trong (\d+) bài không rõ ngày", keep.label).group(1))
+    assert keep.value and count >= 1
+    assert any("chỉ được tìm trong 5/5 bài" in c.value for c in at.sidebar.caption)
+    keep.uncheck().run()
+    assert any(f"chỉ được tìm trong {5 - count}/5 bài" in c.value for c in at.sidebar.caption)
+
+
 def test_the_article_list_is_searched_by_title_without_diacritics(app_env):
     at = new_session()
     listed = lambda: [plain(t) for t in re.findall(r'<div class="qa-article-title">(.*?)</div>', html_of(at.sidebar))]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from qa.filters import (UNKNOWN_OUTLET, ArticleFilter, Page, all_outlets, date_bounds, doc_ids, format_date, page,
-                        search, select)
+                        search, select, undated)
 from qa.types import Article
 
 ARTICLES = {a.doc_id: a for a in (
@@ -29,11 +29,14 @@ def test_outlet_filter_matches_any_part_of_a_joint_byline():
     assert doc_ids(ARTICLES, ArticleFilter(frozenset({UNKNOWN_OUTLET}))) == ["e"]
 
 
-def test_date_filter_is_inclusive_and_leaves_out_undated_articles():
+def test_date_filter_is_inclusive_and_keeps_undated_articles_unless_told_not_to():
     flt = ArticleFilter(date_from=dt.date(2016, 12, 14), date_to=dt.date(2020, 3, 13))
-    assert doc_ids(ARTICLES, flt) == ["b", "d"]
-    assert doc_ids(ARTICLES, ArticleFilter(date_from=dt.date(2021, 1, 1))) == ["c"]
+    assert doc_ids(ARTICLES, flt) == ["a", "b", "d", "e"]
+    dated_only = ArticleFilter(date_from=dt.date(2016, 12, 14), date_to=dt.date(2020, 3, 13), keep_undated=False)
+    assert doc_ids(ARTICLES, dated_only) == ["b", "d"]
+    assert doc_ids(ARTICLES, ArticleFilter(date_from=dt.date(2021, 1, 1), keep_undated=False)) == ["c"]
     assert doc_ids(ARTICLES, ArticleFilter(frozenset({"MOFA"}), date_from=dt.date(2021, 1, 1))) == []
+    assert undated(ARTICLES.values()) == 2
 
 
 def test_select_lists_newest_first_and_bounds():
