@@ -5,7 +5,8 @@ question may read far from it on average, and a look-alike article (another edit
 country) can outscore the right one on shared words. A linear model over the candidates, fitted
 on dev questions (`scripts/fit_rerank.py`), weighs the fusion with the passage's best sentence,
 the question's names, numbers and words found in it, and for English questions BM25 over the
-question's words translated by the bilingual table.
+question's words translated by the bilingual table. The question's period, or its asking for the
+latest news, then adds to the score by the article's date (`date_preference`).
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ RANK_FEATURES = (
     "rare_missing",  # rarity of the rarest question word it lacks that the corpus has
     "english_sentence_gap",  # sentence_gap again for English, where words cannot match
 )
+COLUMN = {name: i for i, name in enumerate(RANK_FEATURES)}
 
 
 @dataclass(frozen=True)
@@ -81,24 +83,24 @@ def features(facts: QuestionFacts, query_vector: np.ndarray, candidates: Sequenc
                               for c in candidates])
     keyword = np.array([c.keyword for c in candidates])
     asked = len(facts.numbers) + len(facts.ordinals)
-    X[:, 0] = [c.fused for c in candidates]
-    X[:, 1] = dense - dense.max()
-    X[:, 2] = best_sentence - best_sentence.max()
-    X[:, 3] = keyword / keyword.max() if keyword.max() > 0 else 0.0
-    X[:, 4] = translated / translated.max() if translated.size and translated.max() > 0 else 0.0
+    X[:, COLUMN["fused"]] = [c.fused for c in candidates]
+    X[:, COLUMN["dense_gap"]] = dense - dense.max()
+    X[:, COLUMN["sentence_gap"]] = best_sentence - best_sentence.max()
+    X[:, COLUMN["keyword"]] = keyword / keyword.max() if keyword.max() > 0 else 0.0
+    X[:, COLUMN["translated"]] = translated / translated.max() if translated.size and translated.max() > 0 else 0.0
     for i, c in enumerate(candidates):
         view = c.view
         if facts.names:
-            X[i, 5] = sum(not view.mentions(n.variants, facts.folded) for n in facts.names) / len(facts.names)
+            X[i, COLUMN["names"]] = sum(not view.mentions(n.variants, facts.folded) for n in facts.names) / len(facts.names)
         if asked:
             lacking = sum(n not in view.numbers for n in facts.numbers)
             lacking += sum(n not in view.ordinals for n in facts.ordinals)
-            X[i, 6] = lacking / asked
-        X[i, 7] = float(bool(numbers_conflict(facts, view)))
-        X[i, 8] = term_share(facts, view)
-        X[i, 9] = rare_missing(facts, view, rarity)
+            X[i, COLUMN["numbers"]] = lacking / asked
+        X[i, COLUMN["conflict"]] = float(bool(numbers_conflict(facts, view)))
+        X[i, COLUMN["terms"]] = term_share(facts, view)
+        X[i, COLUMN["rare_missing"]] = rare_missing(facts, view, rarity)
     if facts.english:
-        X[:, 10] = X[:, 2]
+        X[:, COLUMN["english_sentence_gap"]] = X[:, COLUMN["sentence_gap"]]
     return X
 
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from qa.question import analyze
-from qa.rerank import RANK_FEATURES, Candidate, RerankParams, features, order, translated_tokens
+from qa.rerank import COLUMN, RANK_FEATURES, Candidate, RerankParams, features, order, translated_tokens
 from qa.support import TextView
 from qa.tokens import bm25_tokens
-
-COLUMN = {name: i for i, name in enumerate(RANK_FEATURES)}
 
 
 def candidate(text: str, dense: float = 0.8, keyword: float = 1.0, fused: float = 0.0,
