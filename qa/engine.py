@@ -103,18 +103,9 @@ class Engine:
             allowed = [i for i, s in enumerate(self.data.chunks) if s.chunk.doc_id in wanted]
         profile = self.retriever.profile(query)
         facts = self._facts(asked, query if query != reading else "", english=profile.vietnamese < 0.5)
-        top_k = max(1, top_k)
-        reranked = self.retriever.params.mode == "hybrid"
-        hits = self.retriever.search(query, vector, max(top_k, self.rerank_params.pool) if reranked else top_k, allowed)
+        hits, views, candidates, X = self._rank(query, vector, facts, max(1, top_k), allowed)
         if not hits:
             return Answer(asked, True, "", (), restored=restored), None
-        views = [self._view(hit) for hit in hits]
-        candidates, X = (), np.zeros((0, len(RANK_FEATURES)))
-        if reranked:
-            candidates = tuple(self._passage(rank, hit) for rank, hit in enumerate(hits, 1))
-            hits, views, X = self._rerank(hits, views, facts, vector, query)
-        hits, views = self._one_copy_per_story(hits, views)
-        hits, views = hits[:top_k], views[:top_k]
         passages = tuple(self._passage(rank, hit) for rank, hit in enumerate(hits, 1))
         top = hits[: self.answer_params.passages]
         sentences = [(self.data.chunks[h.chunk_index].chunk.sentences, self.data.sentences_of(h.chunk_index))
@@ -140,6 +131,20 @@ class Engine:
         if conversation and not facts.expects:
             facts = replace(facts, expects=expected_answer(conversation))
         return facts
+
+    def _rank(self, query: str, vector: np.ndarray, facts: QuestionFacts, top_k: int,
+              allowed: list[int] | None) -> tuple[list[Hit], list[TextView], tuple[Passage, ...], np.ndarray]:
+        """The top_k hits and their views, one copy per story; with the fused candidates and their
+        features when reranked (the hybrid system; `qa eval`'s baselines rank by one side alone)."""
+        reranked = self.retriever.params.mode == "hybrid"
+        hits = self.retriever.search(query, vector, max(top_k, self.rerank_params.pool) if reranked else top_k, allowed)
+        views = [self._view(hit) for hit in hits]
+        candidates, X = (), np.zeros((0, len(RANK_FEATURES)))
+        if reranked and hits:
+            candidates = tuple(self._passage(rank, hit) for rank, hit in enumerate(hits, 1))
+            hits, views, X = self._rerank(hits, views, facts, vector, query)
+        hits, views = self._one_copy_per_story(hits, views)
+        return hits[:top_k], views[:top_k], candidates, X
 
     def _rerank(self, hits: list[Hit], views: list[TextView], facts: QuestionFacts, vector: np.ndarray, query: str):
         """The hits reordered by the reranker and the question's period, their score its score;
