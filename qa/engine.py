@@ -157,8 +157,8 @@ class Engine:
         X = features(facts, vector, candidates, translated, self.data.keywords.rarity)
         dates = [self.data.articles[self.data.chunks[h.chunk_index].chunk.doc_id].date for h in hits]
         preference = date_preference(dates, asked_period(query), asks_latest(query), self.rerank_params)
-        total = scores(X, preference, self.rerank_params)
-        best = order(X, self.rerank_params, preference)
+        total = scores(X, self.rerank_params, preference)
+        best = order(total)
         return ([replace(hits[i], score=float(total[i])) for i in best], [views[i] for i in best], X)
 
     def _one_copy_per_story(self, hits: list[Hit], views: list[TextView]) -> tuple[list[Hit], list[TextView]]:

@@ -104,13 +104,15 @@ def features(facts: QuestionFacts, query_vector: np.ndarray, candidates: Sequenc
     return X
 
 
-def scores(X: np.ndarray, preference: np.ndarray, params: RerankParams) -> np.ndarray:
-    return X @ np.array(params.weights) + preference
+def scores(X: np.ndarray, params: RerankParams, preference: np.ndarray | None = None) -> np.ndarray:
+    """Each candidate's score: the model's, plus what its date adds (see `date_preference`)."""
+    total = X @ np.array(params.weights)
+    return total if preference is None else total + preference
 
 
-def order(X: np.ndarray, params: RerankParams, preference: np.ndarray | None = None) -> np.ndarray:
+def order(scores: np.ndarray) -> np.ndarray:
     """Candidate indices, best first (ties keep the fused order)."""
-    return np.argsort(-scores(X, np.zeros(len(X)) if preference is None else preference, params), kind="stable")
+    return np.argsort(-scores, kind="stable")
 
 
 def date_preference(dates: Sequence[str], period: Period | None, latest: bool, params: RerankParams) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from qa.question import analyze
-from qa.rerank import COLUMN, RANK_FEATURES, Candidate, RerankParams, features, order, translated_tokens
+from qa.rerank import COLUMN, RANK_FEATURES, Candidate, RerankParams, features, order, scores, translated_tokens
 from qa.support import TextView
 from qa.tokens import bm25_tokens
 
@@ -53,9 +53,9 @@ def test_order_follows_the_weights_and_keeps_ties_in_fused_order():
     X = np.zeros((3, len(RANK_FEATURES)))
     X[:, COLUMN["terms"]] = [0.2, 0.9, 0.2]
     fused_only = RerankParams(weights=(1.0,) + (0.0,) * (len(RANK_FEATURES) - 1))
-    assert order(X, fused_only).tolist() == [0, 1, 2]
+    assert order(scores(X, fused_only)).tolist() == [0, 1, 2]
     terms = RerankParams(weights=tuple(float(name == "terms") for name in RANK_FEATURES))
-    assert order(X, terms).tolist() == [1, 0, 2]
+    assert order(scores(X, terms)).tolist() == [1, 0, 2]
     assert features(analyze("x?", english=False), np.zeros(2), [], np.zeros(0), lambda t: 0.0).shape == (0, len(RANK_FEATURES))
 
 
