@@ -9,7 +9,7 @@ import numpy as np
 
 from .normalize import fold_diacritics
 from .question import QuestionFacts
-from .support import Support, TextView, answers_kind, term_share
+from .support import Support, TextView, answers_kind, names_found, numbers_found, term_share
 from .tokens import STOPWORDS, syllables
 from .types import AnswerSentence, Passage
 
@@ -81,9 +81,7 @@ def names_share(facts: QuestionFacts, view: TextView) -> float:
     total = len(facts.names) + len(facts.numbers) + len(facts.ordinals)
     if not total:
         return 0.0
-    found = sum(view.mentions(n.variants, facts.folded) for n in facts.names)
-    found += sum(n in view.numbers for n in facts.numbers) + sum(n in view.ordinals for n in facts.ordinals)
-    return found / total
+    return (names_found(facts, view) + numbers_found(facts, view)) / total
 
 
 def extract_answer(facts: QuestionFacts, query_vector: np.ndarray, passages: Sequence[Passage],

@@ -18,7 +18,7 @@ import numpy as np
 from .filters import parse_date
 from .periods import Period
 from .question import QuestionFacts
-from .support import TextView, numbers_conflict, rare_missing, term_share
+from .support import TextView, names_found, numbers_conflict, numbers_found, rare_missing, term_share
 from .tokens import bm25_tokens
 
 RANK_FEATURES = (
@@ -91,11 +91,9 @@ def features(facts: QuestionFacts, query_vector: np.ndarray, candidates: Sequenc
     for i, c in enumerate(candidates):
         view = c.view
         if facts.names:
-            X[i, COLUMN["names"]] = sum(not view.mentions(n.variants, facts.folded) for n in facts.names) / len(facts.names)
+            X[i, COLUMN["names"]] = (len(facts.names) - names_found(facts, view)) / len(facts.names)
         if asked:
-            lacking = sum(n not in view.numbers for n in facts.numbers)
-            lacking += sum(n not in view.ordinals for n in facts.ordinals)
-            X[i, COLUMN["numbers"]] = lacking / asked
+            X[i, COLUMN["numbers"]] = (asked - numbers_found(facts, view)) / asked
         X[i, COLUMN["conflict"]] = float(bool(numbers_conflict(facts, view)))
         X[i, COLUMN["terms"]] = term_share(facts, view)
         X[i, COLUMN["rare_missing"]] = rare_missing(facts, view, rarity)

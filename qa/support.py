@@ -141,6 +141,16 @@ def rare_missing(facts: QuestionFacts, view: TextView, rarity: Rarity) -> float:
     return rarest
 
 
+def names_found(facts: QuestionFacts, view: TextView) -> int:
+    """How many of the question's names the text mentions (allowing the table's aliases)."""
+    return sum(view.mentions(n.variants, facts.folded) for n in facts.names)
+
+
+def numbers_found(facts: QuestionFacts, view: TextView) -> int:
+    """How many of the question's numbers and editions the text gives."""
+    return sum(n in view.numbers for n in facts.numbers) + sum(n in view.ordinals for n in facts.ordinals)
+
+
 def term_share(facts: QuestionFacts, view: TextView) -> float:
     if not facts.terms:
         return 0.0
