@@ -189,7 +189,9 @@ def load_index(index_dir: Path) -> IndexData:
         sentence_vectors = RowFile(folder / "sentences.npy")
         dense = load_dense(folder / "dense.faiss")
         keywords = KeywordIndex.load(folder / "bm25")
-        signatures = np.load(folder / SIGNATURES_FILE) if (folder / SIGNATURES_FILE).exists() else None
+        # Mapped, not read: only the next build uses them, and an engine never does.
+        signatures = (np.load(folder / SIGNATURES_FILE, mmap_mode="r") if (folder / SIGNATURES_FILE).exists()
+                      else None)
         if signatures is not None and len(signatures) != len(articles):
             signatures = None  # the next build computes them again
         stories = (tuple(tuple(g) for g in json.loads((folder / STORIES_FILE).read_text(encoding="utf-8")))
