@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from .aliases import Match, Token, Variant, english_terms, find_groups, tokenize, variant_of
+from .dates import StatedDates, stated_dates
 from .normalize import fold_diacritics, normalize_query
 from .tokens import STOPWORDS
 
@@ -31,6 +32,14 @@ _THOUSANDS = re.compile(r"^\d{1,3}(?:([.,])\d{3})(?:\1\d{3})*$")
 _DAY_MONTH = re.compile(r"(?<![\w/])\d{1,2}/\d{1,2}(?=/\d{2,4}\b|(?![\w/]))|(?<![\w/])\d{1,2}/(?=\d{4}\b)")
 # Ordinals ("lần thứ 28", "khóa 14", "28th"): an edition must be the same edition.
 _ORDINAL = re.compile(r"\b(?:thứ|khóa|khoá|kỳ|thu|khoa|ky)\s+(\d+)\b|\b(\d+)(?:st|nd|rd|th)\b", re.IGNORECASE)
+
+# A number that completes a name ("Quận 3", "Vsmart Star 4", "Boeing 737", "HR 51"): another number
+# after the same word is another thing. Capitalized words and these lower-case ones; not time words.
+_LABELLED = re.compile(r"(?<![\w.,/-])([^\W\d_]+)\s+(\d+)(?![\w/]|[.,]\d)")
+_LABEL_WORDS = frozenset("quan phuong huyen xa dieu khoan chuong tang".split())
+_UNIT_WORDS = frozenset("""nam ngay thang quy tuan gio phut giay lan thu khoa ky tuoi top so trong khoang hon gan
+    tren duoi voi la co va cua tu den in on at of for about over under than by from to and the after before since
+    year years day days month months week weeks""".split())
 
 # The kind of answer asked for, matched on the folded, lower-cased question.
 _EXPECTS = (
@@ -67,6 +76,9 @@ class QuestionFacts:
     english: bool  # written without diacritics and mostly in English words
     folded: bool  # written without diacritics
     terms: tuple[tuple[Variant, ...], ...]  # the question's content words, each with its forms in the text
+    dates: StatedDates = stated_dates("")  # the days and months it names
+    # Numbers completing a name: ("quan", "3", "Quận 3") for "Quận 3".
+    labelled: tuple[tuple[str, str, str], ...] = ()
 
 
 def canonical_number(text: str) -> str:
@@ -81,6 +93,20 @@ def numbers_in(text: str) -> list[str]:
 
 def ordinals_in(text: str) -> list[str]:
     return [a or b for a, b in _ORDINAL.findall(text)]
+
+
+def labelled_numbers(text: str, question: bool = False) -> list[tuple[str, str, str]]:
+    """(folded word, number, as written) for each "word number" pair; in a question only those of a
+    name (a capitalized word past the first, or a word such as "quận"), in a text any."""
+    out = []
+    for m in _LABELLED.finditer(normalize_query(text)):
+        word = fold_diacritics(m[1].lower())
+        if word in _UNIT_WORDS or word in _NOT_NAMES:
+            continue
+        if question and word not in _LABEL_WORDS and not (m[1][:1].isupper() and m.start() > 0):
+            continue
+        out.append((word, m[2], m.group()))
+    return out
 
 
 def _question_numbers(question: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -121,6 +147,8 @@ def analyze(question: str, english: bool) -> QuestionFacts:
         english=english,
         folded=folded,
         terms=_terms(tokens, matches, english),
+        dates=stated_dates(question),
+        labelled=tuple(dict.fromkeys(labelled_numbers(question, question=True))),
     )
 
 

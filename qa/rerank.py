@@ -47,7 +47,7 @@ class RerankParams:
     # Fitted by scripts/fit_rerank.py (listwise logistic on 2,064 dev questions); in RANK_FEATURES
     # order, scaled so the fused score keeps weight 1. Held-out R@1: news 0.688 -> 0.750, English
     # XQuAD 0.787 -> 0.808, Vietnamese XQuAD 0.969 -> 0.964.
-    weights: tuple[float, ...] = (1.0, 87.506, -10.624, 1.353, 2.155, -0.528, -1.258, 0.381, 2.098, -0.252, 83.652)
+    weights: tuple[float, ...] = (1.0, 87.447, -10.577, 1.355, 2.147, -0.53, -1.068, -0.058, 2.081, -0.254, 83.632)
 
 
 @dataclass(frozen=True)

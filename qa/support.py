@@ -12,16 +12,18 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from .aliases import Token, Variant, in_capitals, tokenize
-from .question import Name, QuestionFacts, numbers_in, ordinals_in
+from .dates import StatedDates, conflicts, stated_dates
+from .question import Name, QuestionFacts, labelled_numbers, numbers_in, ordinals_in
 from .tokens import FOLD_MARK
 
 
 class TextView:
     """A text's tokens, indexed for looking up names and terms."""
 
-    __slots__ = ("tokens", "lower", "folded", "numbers", "ordinals")
+    __slots__ = ("text", "tokens", "lower", "folded", "numbers", "ordinals", "_dates", "_labelled")
 
     def __init__(self, text: str):
+        self.text = text
         self.tokens: list[Token] = tokenize(text)
         self.lower: dict[str, list[int]] = {}
         self.folded: dict[str, list[int]] = {}
@@ -30,6 +32,23 @@ class TextView:
             self.folded.setdefault(t.folded, []).append(j)
         self.numbers = frozenset(numbers_in(text))
         self.ordinals = frozenset(ordinals_in(text))
+        self._dates: StatedDates | None = None
+        self._labelled: dict[str, set[str]] | None = None
+
+    @property
+    def dates(self) -> StatedDates:
+        if self._dates is None:
+            self._dates = stated_dates(self.text)
+        return self._dates
+
+    @property
+    def labelled(self) -> dict[str, set[str]]:
+        """The numbers each word is followed by: {"quan": {"1"}} for "quận 1"."""
+        if self._labelled is None:
+            self._labelled = {}
+            for word, number, _ in labelled_numbers(self.text):
+                self._labelled.setdefault(word, set()).add(number)
+        return self._labelled
 
     def mentions(self, variants: Sequence[Variant], folded: bool = False) -> bool:
         """Whether any variant occurs: one word compared with its diacritics (unless the question
@@ -116,15 +135,20 @@ def check(facts: QuestionFacts, passage: TextView, article: Callable[[], TextVie
     numbers_missing = tuple(n for n in facts.ordinals if n not in passage.ordinals) + tuple(
         n for n in facts.numbers if n not in passage.numbers and n not in article().numbers)
     return Support(checked, tuple(missing), tuple(outside), tuple(unknown), len(facts.numbers) + len(facts.ordinals),
-                   numbers_missing, term_share(facts, passage), numbers_conflict(facts, passage),
+                   numbers_missing, term_share(facts, passage), numbers_conflict(facts, passage, article),
                    rare_missing(facts, passage, rarity))
 
 
-def numbers_conflict(facts: QuestionFacts, view: TextView) -> tuple[str, ...]:
-    """The question's years and editions that the text lacks while it gives others."""
+def numbers_conflict(facts: QuestionFacts, view: TextView,
+                     article: Callable[[], TextView] | None = None) -> tuple[str, ...]:
+    """The question's years, editions, days, months and numbered names ("Quận 3") that the text
+    lacks while it gives others; days and months that its `article` gives elsewhere are no conflict."""
     years = {n for n in view.numbers if _YEAR.fullmatch(n)}
+    labelled = tuple(written for word, number, written in facts.labelled
+                     if view.labelled.get(word) and number not in view.labelled[word])
     return tuple(n for n in facts.ordinals if n not in view.ordinals and view.ordinals) + tuple(
-        n for n in facts.numbers if _YEAR.fullmatch(n) and n not in years and years)
+        n for n in facts.numbers if _YEAR.fullmatch(n) and n not in years and years) + labelled + conflicts(
+        facts.dates, view.dates, (lambda: article().dates) if article is not None else None)
 
 
 _YEAR = re.compile(r"(?:19|20)\d\d")
