@@ -272,10 +272,11 @@ def upload_form(lib: Library, engine: Engine) -> None:
     st.subheader("Thêm bài viết")
     generation = st.session_state.setdefault("upload_generation", 0)
     files = st.file_uploader(
-        "Tệp .txt, .md, .html hoặc .jsonl (UTF-8)", type=[s.lstrip(".") for s in ALLOWED_SUFFIXES],
+        "Tệp .txt, .md, .html, .pdf, .docx hoặc .jsonl", type=[s.lstrip(".") for s in ALLOWED_SUFFIXES],
         accept_multiple_files=True, key=f"uploader-{generation}",
         max_upload_size=max(1, DEFAULT_MAX_BYTES // (1024 * 1024)),
-        help="Mỗi tệp là một bài báo; tệp .jsonl gồm mỗi dòng một bài với các trường id, title, date, source, text.",
+        help="Mỗi tệp là một bài báo hay một thông cáo (văn bản UTF-8, PDF có lớp chữ, DOCX); tệp .jsonl gồm mỗi "
+             "dòng một bài với các trường id, title, date, source, text.",
     )
     if st.button("Thêm vào kho và lập chỉ mục", disabled=not files, type="primary", key="upload_go"):
         result = add_files(lib, engine, files)

@@ -40,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     index = sub.add_parser("index", help="build or update the index from a corpus")
-    index.add_argument("--corpus", default=DEFAULT_CORPUS, help="folder of .txt/.md/.html files or a .jsonl file")
+    index.add_argument("--corpus", default=DEFAULT_CORPUS, help="folder of .txt/.md/.html/.pdf/.docx files or a .jsonl file")
     index.add_argument("--index", default=DEFAULT_INDEX, help="index folder (default: embeddings)")
     index.add_argument("--model", default=None,
                        help="sentence-transformers model id or local path (default: the bundled multilingual-e5-small)")

@@ -1,4 +1,4 @@
-"""Read a corpus (a folder of .txt/.md/.html files, or a .jsonl file) into Documents."""
+"""Read a corpus (a folder of .txt/.md/.html/.pdf/.docx files, or a .jsonl file) into Documents."""
 from __future__ import annotations
 
 import json
@@ -10,12 +10,15 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .errors import CorpusError
+from .pdf_docx import SUFFIXES as DOCUMENT_SUFFIXES
+from .pdf_docx import UnreadableDocument, read_document
 from .types import Document
 
 log = logging.getLogger(__name__)
 
 TEXT_SUFFIXES = {".txt": "txt", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+_CORPUS_FILES = ".txt/.md/.html/.pdf/.docx"
 
 
 @dataclass(frozen=True)
@@ -30,17 +33,17 @@ def read_corpus(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[list[Do
     """All readable documents under `path`, plus the entries skipped with a reason."""
     path = Path(path)
     if not path.exists():
-        raise CorpusError(f"Corpus not found: {path}. Give a folder of .txt/.md/.html files or a .jsonl file.")
+        raise CorpusError(f"Corpus not found: {path}. Give a folder of {_CORPUS_FILES} files or a .jsonl file.")
     docs: list[Document] = []
     skipped: list[Skipped] = []
     if path.is_dir():
         entries = _read_files(path, _walk(path, set()), max_bytes)
     elif path.suffix.lower() == ".jsonl":
         entries = _read_jsonl(path)
-    elif path.suffix.lower() in TEXT_SUFFIXES:
+    elif path.suffix.lower() in TEXT_SUFFIXES or path.suffix.lower() in DOCUMENT_SUFFIXES:
         entries = _read_files(path.parent, [path], max_bytes)  # a single article
     else:
-        raise CorpusError(f"Cannot read {path} as a corpus: give a folder, a .jsonl file or a .txt/.md/.html file.")
+        raise CorpusError(f"Cannot read {path} as a corpus: give a folder, a .jsonl file or a {_CORPUS_FILES} file.")
     for entry in entries:
         (docs if isinstance(entry, Document) else skipped).append(entry)
     for s in skipped:
@@ -50,8 +53,9 @@ def read_corpus(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[list[Do
 
 def _read_files(root: Path, files: Iterable[Path], max_bytes: int) -> Iterator[Document | Skipped]:
     for file in files:
-        fmt = TEXT_SUFFIXES.get(file.suffix.lower())
-        if fmt is None:
+        suffix = file.suffix.lower()
+        fmt = TEXT_SUFFIXES.get(suffix)
+        if fmt is None and suffix not in DOCUMENT_SUFFIXES:
             continue
         name = file.relative_to(root).as_posix()
         try:
@@ -63,6 +67,9 @@ def _read_files(root: Path, files: Iterable[Path], max_bytes: int) -> Iterator[D
         except OSError as exc:
             yield Skipped(name, f"cannot be read ({exc.strerror or exc})")
             continue
+        if fmt is None:
+            yield _document(name, data, suffix)
+            continue
         text = _decode(data)
         if text is None:
             yield Skipped(name, _undecodable(data))
@@ -70,6 +77,24 @@ def _read_files(root: Path, files: Iterable[Path], max_bytes: int) -> Iterator[D
             yield Skipped(name, "is empty")
         else:
             yield Document(doc_id=name, raw=text, fmt=fmt)
+
+
+_UNREADABLE = {
+    "scanned": "is a scanned PDF (page images without a text layer): run OCR on it (e.g. ocrmypdf) and add the result",
+    "encrypted": "is password-protected: save an unprotected copy and add that",
+    "broken": "is not a readable {kind} file ({detail})",
+}
+
+
+def _document(name: str, data: bytes, suffix: str) -> Document | Skipped:
+    """A PDF or DOCX file as a plain-text Document; its title from the file's properties, if any."""
+    try:
+        found = read_document(data, suffix)
+    except UnreadableDocument as exc:
+        return Skipped(name, _UNREADABLE[exc.kind].format(kind=suffix[1:].upper(), detail=exc.detail))
+    if not found.text.strip():
+        return Skipped(name, "is empty")
+    return Document(doc_id=name, raw=found.text, fmt="txt", title=found.title)
 
 
 def _walk(folder: Path, seen: set[Path]) -> Iterator[Path]:

@@ -1,11 +1,12 @@
 """Add uploaded files to the corpus folder, then bring the index up to date.
 
 An upload is checked before anything is written: an allowed type (the corpus formats, plus
-.jsonl), a size limit, UTF-8 text, and some article text once cleaned. Its name is reduced to a
+.jsonl), a size limit, UTF-8 text (or a PDF with a text layer, or a DOCX), and some article text
+once cleaned. Its name is reduced to a
 safe one (no folders, no hidden files, ASCII letters, digits, ".", "-" and "_"), and an existing
 file is never overwritten: the same bytes again are "already there", other bytes are refused.
 
-The corpus is a folder of .txt/.md/.html files, so a .jsonl upload is split: each record becomes
+The corpus is a folder of .txt/.md/.html/.pdf/.docx files, so a .jsonl upload is split: each record becomes
 `<id>.txt` with its title as the first line (and its date and source in lines the cleaner reads
 back: "Ngày đăng: dd/mm/yyyy" under the title, "Theo <source>" at the end).
 
@@ -29,9 +30,17 @@ from .errors import QAError
 from .index.store import has_index, read_manifest
 from .ingest import DEFAULT_MAX_BYTES, TEXT_SUFFIXES
 from .normalize import fold_diacritics, normalize_query
+from .pdf_docx import SUFFIXES as DOCUMENT_SUFFIXES
+from .pdf_docx import UnreadableDocument, read_document
 from .types import Document
 
-ALLOWED_SUFFIXES: tuple[str, ...] = tuple(sorted(set(TEXT_SUFFIXES) | {".jsonl"}))
+ALLOWED_SUFFIXES: tuple[str, ...] = tuple(sorted(set(TEXT_SUFFIXES) | set(DOCUMENT_SUFFIXES) | {".jsonl"}))
+_UNREADABLE = {
+    "scanned": "Tệp PDF là ảnh quét, không có lớp chữ: hãy nhận dạng chữ (OCR, ví dụ bằng ocrmypdf) rồi tải "
+               "lên bản có chữ.",
+    "encrypted": "Tệp được đặt mật khẩu: hãy lưu một bản không có mật khẩu rồi tải lên.",
+    "broken": "Tệp {kind} bị hỏng hoặc không đúng định dạng {kind}: không đọc được nội dung.",
+}
 MAX_NAME_CHARS = 80
 
 
@@ -82,6 +91,12 @@ def check_upload(name: str, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> 
         raise UploadError("Tệp rỗng.")
     if len(data) > max_bytes:
         raise UploadError(f"Tệp quá lớn ({_size(len(data))}); giới hạn là {_size(max_bytes)}.")
+    if suffix in DOCUMENT_SUFFIXES:
+        try:
+            found = read_document(data, suffix)
+        except UnreadableDocument as exc:
+            raise UploadError(_UNREADABLE[exc.kind].format(kind=suffix[1:].upper())) from None
+        return f"{found.title}\n\n{found.text}" if found.title else found.text
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -153,7 +168,7 @@ def save_upload(name: str, data: bytes, corpus: Path, max_bytes: int = DEFAULT_M
     if suffix == ".jsonl":
         return _save_jsonl(name, text, folder)
     target = safe_name(name, suffix)
-    if not _has_article_text(text, TEXT_SUFFIXES[suffix]):
+    if not _has_article_text(text, TEXT_SUFFIXES.get(suffix, "txt")):
         raise UploadError("Không tìm thấy nội dung bài viết trong tệp (sau khi bỏ menu, quảng cáo, chân trang).")
     written = _place(folder, target, data)
     return SavedUpload(name, written=(target,) if written else (), unchanged=() if written else (target,))

@@ -53,7 +53,7 @@ def test_folder_is_read_recursively_with_relative_posix_ids(tmp_path):
 def test_suffix_filter_and_formats(tmp_path):
     for name in ["a.txt", "b.TXT", "c.md", "d.markdown", "e.html", "f.HTM"]:
         write(tmp_path / name, f"<p>Nội dung {name}</p>")
-    for name in ["g.json", "h.pdf", "i.docx", "README", "j.txt.bak", "k.csv"]:
+    for name in ["g.json", "h.doc", "i.odt", "README", "j.txt.bak", "k.csv"]:
         write(tmp_path / name, "Không phải bài báo")
     docs, skipped = read_corpus(tmp_path)
     formats = {d.doc_id: d.fmt for d in docs}
@@ -341,7 +341,7 @@ def test_a_single_article_file_is_a_corpus_of_one(tmp_path):
 
 
 def test_an_unsupported_single_file_is_refused(tmp_path):
-    other = tmp_path / "bai.pdf"
-    other.write_bytes(b"%PDF-1.4")
+    other = tmp_path / "bai.doc"
+    other.write_bytes(b"\xd0\xcf\x11\xe0")
     with pytest.raises(CorpusError, match="folder"):
         read_corpus(other)
