@@ -28,6 +28,7 @@ from qa.filters import (ArticleFilter, all_outlets, article_outlets, date_bounds
 from qa.highlight import HIGHLIGHT_CSS, answer_html, article_html, passage_html
 from qa.index.store import CURRENT, read_manifest
 from qa.ingest import DEFAULT_MAX_BYTES
+from qa.remove import remove_articles
 from qa.types import Answer, Article, Passage
 from qa.upload import ALLOWED_SUFFIXES, AddResult, add_uploads
 
@@ -40,6 +41,7 @@ EXAMPLES = (
 )
 VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7))
 ARTICLES_PER_PAGE = 25
+REMOVE_CHOICES = 50  # matches offered for removal: the search narrows them
 
 PAGE_CSS = HIGHLIGHT_CSS + """
 .qa-card-head { font-weight: 600; margin-bottom: .15rem; }
@@ -208,6 +210,7 @@ def sidebar(lib: Library, engine: Engine) -> Settings:
         articles_table(engine.articles, flt)
         st.divider()
         upload_form(lib, engine)
+        remove_form(lib, engine)
         st.divider()
         if st.button("Bắt đầu cuộc trò chuyện mới", icon=":material/refresh:", key="new_chat"):
             st.session_state["messages"] = []
@@ -285,6 +288,35 @@ def upload_form(lib: Library, engine: Engine) -> None:
         st.rerun()
     for kind, text in st.session_state.get("upload_notes", []):
         getattr(st, kind)(text)
+
+
+def remove_form(lib: Library, engine: Engine) -> None:
+    """Take an article out of the corpus folder (kept aside in corpus/.removed/) and the index."""
+    if not lib.corpus.is_dir():
+        return
+    with st.expander("Xoá bài khỏi kho"):
+        wanted = st.text_input("Tìm bài cần xoá", key="remove_search", placeholder="tiêu đề, nguồn hoặc tên tệp")
+        found = search(list(engine.articles.values()), wanted)[:REMOVE_CHOICES] if wanted.strip() else []
+        if wanted.strip() and not found:
+            st.caption("Không có bài nào khớp.")
+        choice = st.selectbox("Bài sẽ xoá", found, index=None, key="remove_pick", placeholder="Chọn một bài",
+                              format_func=lambda a: f"{a.title} · {a.doc_id}", disabled=not found)
+        if st.button("Xoá khỏi kho và cập nhật chỉ mục", disabled=choice is None, key="remove_go"):
+            with lib.lock, st.spinner("Đang xoá và cập nhật chỉ mục…"):
+                try:
+                    result = remove_articles([choice.doc_id], lib.corpus, lib.index, encoder=engine.encoder)
+                except QAError as exc:
+                    notes = [("error", f"Không xoá được “{choice.title}”: {exc}")]
+                else:
+                    lib.open()
+                    notes = [("success", f"Đã xoá “{choice.title}” khỏi kho; tệp được giữ trong "
+                                         f"{result.kept_in.relative_to(lib.corpus.resolve())}/ nếu cần khôi phục. "
+                                         f"Chỉ mục còn {result.report.articles} bài.")]
+            st.session_state["remove_notes"] = notes
+            st.session_state.pop("remove_search", None)
+            st.rerun()
+        for kind, text in st.session_state.get("remove_notes", []):
+            getattr(st, kind)(text)
 
 
 def add_files(lib: Library, engine: Engine, files) -> AddResult:

@@ -1,4 +1,4 @@
-"""Command line: `python -m qa index`, `python -m qa ask` and `python -m qa eval`."""
+"""Command line: `python -m qa index`, `ask`, `eval` and `remove`."""
 from __future__ import annotations
 
 import argparse
@@ -69,6 +69,12 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--show-misses", action="store_true",
                     help="list each system's misses: answerable questions with no hit, unanswerable ones answered")
     ev.set_defaults(run=_eval)
+
+    rm = sub.add_parser("remove", help="take articles out of the corpus folder and update the index")
+    rm.add_argument("doc_ids", nargs="+", metavar="DOC_ID", help="the article's file, relative to the corpus folder")
+    rm.add_argument("--corpus", default=DEFAULT_CORPUS, help="corpus folder (default: corpus)")
+    rm.add_argument("--index", default=DEFAULT_INDEX, help="index folder (default: embeddings)")
+    rm.set_defaults(run=_remove)
     return parser
 
 
@@ -107,6 +113,16 @@ def _index(args: argparse.Namespace) -> int:
         + f") in {report.seconds:.1f} s"
     )
     return 1 if args.strict and report.skipped else 0
+
+
+def _remove(args: argparse.Namespace) -> int:
+    from .remove import remove_articles
+
+    result = remove_articles(args.doc_ids, Path(args.corpus), Path(args.index))
+    r = result.report
+    print(f"Removed {', '.join(result.removed)} from {args.corpus} (the files are kept in {result.kept_in}); "
+          f"index {args.index}: {r.articles} articles, {r.chunks} chunks (removed {r.removed}) in {r.seconds:.1f} s")
+    return 0
 
 
 class _ProgressBar:

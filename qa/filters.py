@@ -82,7 +82,7 @@ def select(articles: Mapping[str, Article], flt: ArticleFilter) -> list[Article]
 
 
 def search(articles: Sequence[Article], text: str) -> list[Article]:
-    """The articles whose title or outlet contains every word of `text`, diacritics ignored
+    """The articles whose title, outlet or file contains every word of `text`, diacritics ignored
     when `text` has none ("ha noi" finds "Hà Nội")."""
     words = normalize_query(text).lower().split()
     if not words:
@@ -90,7 +90,7 @@ def search(articles: Sequence[Article], text: str) -> list[Article]:
     folded = fold_diacritics(" ".join(words)) == " ".join(words)
 
     def haystack(a: Article) -> str:
-        both = f"{a.title} {a.source}".lower()
+        both = f"{a.title} {a.source} {a.doc_id}".lower()
         return fold_diacritics(both) if folded else both
 
     return [a for a in articles if all(w in haystack(a) for w in words)]

@@ -239,7 +239,7 @@ def _save_jsonl(name: str, text: str, corpus: Path) -> SavedUpload:
     return SavedUpload(name, tuple(written), tuple(unchanged), tuple(skipped))
 
 
-def _recorded_spec(index_dir: Path, encoder: Encoder) -> str | None:
+def recorded_spec(index_dir: Path, encoder: Encoder) -> str | None:
     """The model spec the index records for this encoder's model ("default" for the bundled one):
     `build_index` given only an encoder would record the model id as the spec instead."""
     try:
@@ -265,7 +265,7 @@ def add_uploads(files: Iterable[tuple[str, bytes]], corpus: Path, index_dir: Pat
     if not any(s.written for s in saved):
         return AddResult(tuple(saved), tuple(errors), None)
     if model is None and encoder is not None:
-        model = _recorded_spec(Path(index_dir), encoder)
+        model = recorded_spec(Path(index_dir), encoder)
     try:
         report = build_index(Path(corpus), Path(index_dir), model=model, encoder=encoder, progress=progress,
                              max_bytes=max_bytes)

@@ -214,3 +214,20 @@ def test_upload_adds_an_article_that_then_answers(app_env):
     whole = next(h.value for h in at.html if 'class="qa-focus"' in h.value)
     assert "&lt;img src=x onerror=alert(1)&gt;" in whole and "&lt;script&gt;" in whole
     assert "<img" not in whole and "<script" not in whole
+
+
+def test_an_uploaded_article_can_be_removed_again(app_env):
+    """After the upload test: the article it added is taken out of the corpus and the index."""
+    at = new_session()
+    at.text_input(key="remove_search").set_value("nong nghiep").run()
+    picked = at.selectbox(key="remove_pick")
+    assert picked.options == ["Việt Nam và Australia ký thỏa thuận hợp tác nông nghiệp công nghệ cao · "
+                              "Hop_tac_nong_nghiep.txt"]
+    picked.select_index(0).run()
+    at.button(key="remove_go").click().run()
+    assert not at.exception, at.exception
+    assert [n.value for n in at.sidebar.success][-1].startswith(
+        "Đã xoá “Việt Nam và Australia ký thỏa thuận hợp tác nông nghiệp công nghệ cao” khỏi kho")
+    assert not (app_env["corpus"] / "Hop_tac_nong_nghiep.txt").exists()
+    assert list((app_env["corpus"] / ".removed").glob("*/Hop_tac_nong_nghiep.txt"))
+    assert "**5** bài viết" in "\n".join(m.value for m in at.sidebar.markdown)

@@ -1,0 +1,74 @@
+"""Take articles out of the corpus folder, then bring the index up to date.
+
+A removed file is moved to `<corpus>/.removed/` (hidden: the indexer never reads it), not deleted,
+so a wrong click loses nothing: moving it back and indexing again restores it. The index update is
+incremental; the other articles keep their vectors. Messages are in Vietnamese: the app shows them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from .build import BuildReport, build_index
+from .embed.encoder import Encoder
+from .errors import QAError
+from .ingest import DOCUMENT_SUFFIXES, TEXT_SUFFIXES
+from .upload import recorded_spec
+
+REMOVED = ".removed"
+
+
+class RemoveError(QAError):
+    """An article that cannot be removed; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class RemoveResult:
+    removed: tuple[str, ...]  # doc_ids taken out of the corpus
+    kept_in: Path  # where their files were moved
+    report: BuildReport
+
+
+def remove_articles(doc_ids: Sequence[str], corpus: Path, index_dir: Path, encoder: Encoder | None = None) -> RemoveResult:
+    """Move each article's file out of the corpus folder, then update the index; nothing is moved
+    when any doc_id is not a file of the folder or when the corpus would be left empty."""
+    corpus = Path(corpus)
+    if not corpus.is_dir():
+        raise RemoveError(f"Kho bài viết {corpus} không phải một thư mục: hãy xoá bản ghi khỏi tệp đó rồi lập chỉ "
+                          "mục lại.")
+    root = corpus.resolve()
+    files = [_file_of(root, doc_id) for doc_id in dict.fromkeys(doc_ids)]
+    if not files:
+        raise RemoveError("Chưa chọn bài nào để xoá.")
+    remaining = _articles_left(root, files)
+    if remaining == 0:
+        raise RemoveError("Không thể xoá hết mọi bài: kho cần ít nhất một bài để trả lời câu hỏi.")
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    kept_in = root / REMOVED / stamp
+    for doc_id, path in zip(dict.fromkeys(doc_ids), files):
+        target = kept_in / doc_id
+        target.parent.mkdir(parents=True, exist_ok=True)
+        path.rename(target)
+    model = recorded_spec(Path(index_dir), encoder) if encoder is not None else None
+    report = build_index(root, Path(index_dir), model=model, encoder=encoder)
+    return RemoveResult(tuple(dict.fromkeys(doc_ids)), kept_in, report)
+
+
+def _file_of(root: Path, doc_id: str) -> Path:
+    """The corpus file of `doc_id` (a link itself, not where it points), or why there is none."""
+    path = root / doc_id
+    parts = Path(doc_id).parts
+    if Path(doc_id).is_absolute() or ".." in parts or any(p.startswith(".") for p in parts) or not parts:
+        raise RemoveError(f"“{doc_id}” không phải một bài trong kho {root}.")
+    if not path.is_file():
+        raise RemoveError(f"Kho không có bài “{doc_id}” (có thể đã được xoá).")
+    return path
+
+
+def _articles_left(root: Path, files: list[Path]) -> int:
+    suffixes = set(TEXT_SUFFIXES) | set(DOCUMENT_SUFFIXES)
+    going = set(files)
+    return sum(1 for p in root.rglob("*") if p.is_file() and p.suffix.lower() in suffixes and p not in going
+               and not any(part.startswith(".") for part in p.relative_to(root).parts))
