@@ -25,7 +25,7 @@ from qa.engine import Engine
 from qa.errors import QAError
 from qa.filters import (ArticleFilter, all_outlets, article_outlets, date_bounds, doc_ids, format_date, page,
                         search, select, undated)
-from qa.highlight import HIGHLIGHT_CSS, answer_html, article_html, passage_html
+from qa.highlight import HIGHLIGHT_CSS, answer_html, article_html, passage_html, short_html, source_anchor
 from qa.index.store import CURRENT, read_manifest
 from qa.ingest import DEFAULT_MAX_BYTES
 from qa.remove import remove_articles
@@ -444,7 +444,9 @@ def show_not_found(index: int, answer: Answer, engine: Engine) -> None:
 
 
 def show_answer(index: int, answer: Answer, engine: Engine, seconds: float) -> None:
-    st.html(answer_html(answer.sentences))
+    if answer.short is not None:
+        st.html(short_html(answer.short, anchor=str(index)))
+    st.html(answer_html(answer.sentences, answer.short, anchor=str(index)))
     confidence = min(99, int(answer.confidence * 100))  # a calibrated estimate is never certainty
     st.caption(f"Độ tin cậy {confidence}% · {seconds:.1f} giây · câu trả lời trích nguyên văn từ "
                "các đoạn dưới đây")
@@ -455,6 +457,7 @@ def show_answer(index: int, answer: Answer, engine: Engine, seconds: float) -> N
     for passage in answer.passages:  # the first cited passage is shown open, the others folded
         key = f"{index}-{passage.rank}"
         if passage.rank == featured:
+            st.html(f'<div id="{source_anchor(key)}"></div>')
             with st.container(border=True):
                 passage_card(key, passage, answer, engine, top, cited=True)
     for passage in answer.passages:
@@ -462,6 +465,7 @@ def show_answer(index: int, answer: Answer, engine: Engine, seconds: float) -> N
             continue
         is_cited = passage.rank in cited
         label = f"[{passage.rank}] {passage.title} — " + " · ".join(passage_meta(passage, top, is_cited))
+        st.html(f'<div id="{source_anchor(f"{index}-{passage.rank}")}"></div>')
         with st.expander(md_escape(label)):
             passage_card(f"{index}-{passage.rank}", passage, answer, engine, top, is_cited, heading=False)
 

@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .normalize import fold_diacritics
+from .normalize import fold_diacritics, normalize_query
 from .question import QuestionFacts
 from .support import Support, TextView, answers_kind, names_found, numbers_found, term_share
 from .tokens import STOPWORDS, syllables
@@ -126,9 +126,16 @@ def extract_answer(facts: QuestionFacts, query_vector: np.ndarray, passages: Seq
     probability = 1 / (1 + np.exp(-z))
     order = np.argsort(-probability, kind="stable")
     best = probability[order[0]]
-    chosen = [candidates[i] for i in order[: params.max_sentences] if probability[i] >= params.keep * best]
+    chosen: list[AnswerSentence] = []
+    for i in order:  # overlapping passages hold the same sentence: it is shown once
+        if len(chosen) == params.max_sentences or probability[i] < params.keep * best:
+            break
+        if all(normalize_query(c.text) != normalize_query(candidates[i].text) for c in chosen):
+            chosen.append(candidates[i])
     return Extract(tuple(chosen), float(cosines[order[0]]), bool(X[order[0], 5]), float(best), tuple(candidates), X)
 
 
 def format_answer(sentences: Sequence[AnswerSentence]) -> str:
-    return " ".join(f"{s.text} [{s.citation}]" for s in sentences)
+    """The sentences with one [n] after each run of sentences from passage n."""
+    return " ".join(s.text if i + 1 < len(sentences) and sentences[i + 1].citation == s.citation
+                    else f"{s.text} [{s.citation}]" for i, s in enumerate(sentences))

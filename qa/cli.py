@@ -181,6 +181,7 @@ def answer_json(answer: Answer) -> dict:
         "confidence": round(answer.confidence, 4),
         "reason": answer.reason,
         "restored": answer.restored,
+        "short": asdict(answer.short) if answer.short else None,
     }
 
 
@@ -235,6 +236,8 @@ def _render(answer: Answer) -> str:
         lines.append(f"Kho bài viết không trả lời câu hỏi này. {answer.reason}".rstrip())
         lines.append("Các đoạn gần nhất (không trả lời câu hỏi):")
     else:
+        if answer.short:
+            lines.append(f"→ {answer.short.text} [{answer.short.citation}]")
         lines.append(answer.answer)
     lines.append("")
     for p in answer.passages:

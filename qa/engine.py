@@ -19,6 +19,7 @@ from .question import QuestionFacts, analyze, expected_answer
 from .periods import asked_period, asks_latest
 from .rerank import RANK_FEATURES, Candidate, RerankParams, date_preference, features, order, scores, translated_tokens
 from .retrieve import Hit, RetrievalParams, Retriever
+from .short_answer import short_of
 from .support import TextView, check
 from .types import Answer, Article, Passage
 
@@ -120,6 +121,7 @@ class Engine:
         if conf < self.abstain_params.threshold:
             return Answer(asked, True, "", passages, (), conf, reason(facts, supports, evidence), restored), trace
         return Answer(asked, False, format_answer(extract.sentences), passages, extract.sentences, conf,
+                      short=short_of(facts, query, extract.sentences[0]) if extract.sentences else None,
                       restored=restored), trace
 
     @staticmethod

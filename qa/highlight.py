@@ -23,11 +23,12 @@ from typing import Iterable, Sequence
 
 from .normalize import fold_diacritics, normalize_query
 from .tokens import STOPWORDS, SYLLABLE, syllables
-from .types import Answer, AnswerSentence, Passage
+from .types import Answer, AnswerSentence, Passage, ShortAnswer
 
 FOCUS_CLASS = "qa-focus"
 SUPPORT_CLASS = "qa-support"
 TERM_CLASS = "qa-term"
+SHORT_CLASS = "qa-short"
 
 Span = tuple[int, int]
 
@@ -43,6 +44,8 @@ HIGHLIGHT_CSS = """
 .qa-text mark.qa-term { background: #fff4c7; color: inherit; border-bottom: 2px solid #e0a800;
   padding: 0; font-weight: 600; }
 .qa-text mark.qa-support mark.qa-term { background: transparent; color: #1f1f1f; }
+.qa-text mark.qa-short { background: #ffd24d; color: #1f1f1f; font-weight: 700; padding: 0 .1em; border-radius: 3px; }
+.qa-short-answer { font-size: 1.25rem; margin-bottom: .25rem; }
 .qa-text span.qa-focus { background: rgba(66, 133, 244, .10); border-left: 3px solid #4285f4;
   padding: .15em .3em; }
 """
@@ -172,7 +175,33 @@ def article_html(article_text: str, passage: Passage, answer: Answer, question: 
                               support=supporting_spans(answer, passage.doc_id), terms=terms))
 
 
-def answer_html(sentences: Sequence[AnswerSentence]) -> str:
-    """The extractive answer, each sentence escaped and followed by its [n] citation marker."""
-    parts = [f'{_escape(s.text)} <sup class="qa-cite">[{s.citation}]</sup>' for s in sentences]
+def source_anchor(key: str) -> str:
+    """The id of a source card, which the answer's [n] links to."""
+    return f"qa-source-{re.sub(r'[^A-Za-z0-9_-]', '-', key)}"
+
+
+def _cite(citation: int, anchor: str | None) -> str:
+    marker = f"[{citation}]"
+    if anchor is not None:
+        marker = f'<a href="#{source_anchor(f"{anchor}-{citation}")}">{marker}</a>'
+    return f'<sup class="qa-cite">{marker}</sup>'
+
+
+def answer_html(sentences: Sequence[AnswerSentence], short: ShortAnswer | None = None,
+                anchor: str | None = None) -> str:
+    """The extractive answer, each sentence escaped; one [n] after each run of sentences from
+    source n, linked to its card (`anchor`-n) when `anchor` is given; the short answer marked."""
+    parts = []
+    for i, s in enumerate(sentences):
+        marks = []
+        if short is not None and i == 0 and s.start <= short.start < short.end <= s.end:
+            marks = [(short.start - s.start, short.end - s.start)]
+        body = render_marked(s.text, support=marks).replace(f'class="{SUPPORT_CLASS}"', f'class="{SHORT_CLASS}"')
+        last_of_run = i + 1 == len(sentences) or sentences[i + 1].citation != s.citation
+        parts.append(f"{body} {_cite(s.citation, anchor)}" if last_of_run else body)
     return wrap(" ".join(parts), "qa-text qa-answer")
+
+
+def short_html(short: ShortAnswer, anchor: str | None = None) -> str:
+    """The short answer on its own line, cited."""
+    return wrap(f"<strong>{_escape(short.text)}</strong> {_cite(short.citation, anchor)}", "qa-text qa-short-answer")

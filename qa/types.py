@@ -73,6 +73,16 @@ class AnswerSentence:
 
 
 @dataclass(frozen=True, slots=True)
+class ShortAnswer:
+    """The figure, date, place or name asked for, as the first answer sentence states it."""
+
+    text: str
+    citation: int
+    start: int  # offsets into the cited passage's article text, inside the first answer sentence
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     question: str
     abstained: bool
@@ -82,3 +92,4 @@ class Answer:
     confidence: float = 0.0
     reason: str = ""  # why the corpus does not answer, when abstained
     restored: str = ""  # the question as read, diacritics restored, when it was typed without them
+    short: ShortAnswer | None = None  # the short answer, when the question asks for one and it is found

@@ -97,8 +97,11 @@ def test_seed_question_shows_answer_evidence_and_source(app_env):
     assert not at.exception, at.exception
     reply = last_reply(at)
     markup = html_of(reply)
-    assert "42 triệu liều vaccine" in markup
-    assert '<sup class="qa-cite">[1]</sup>' in markup
+    assert "42 triệu liều vaccine" in plain(markup)
+    # The short answer first, marked in its sentence too; [1] links to source 1's card.
+    assert '<strong>hơn 42 triệu liều</strong>' in markup and '<mark class="qa-short">hơn 42 triệu liều</mark>' in markup
+    link = re.search(r'<sup class="qa-cite"><a href="#(qa-source-[\w-]+-1)">\[1\]</a></sup>', markup)
+    assert link and f'id="{link[1]}"' in markup
     # The cited passage is open: its title, its outlet line, and the supporting sentence marked in it.
     assert "Hội nghị Cấp cao đặc biệt ASEAN – Hoa Kỳ" in markup
     assert '<mark class="qa-support">' in markup and '<mark class="qa-term">' in markup

@@ -88,7 +88,9 @@ def test_ask_json(index_dir, capsys, fake_model):
     code, out, err = run_cli(capsys, "ask", QUESTION, "--index", index_dir, "--json")
     assert code == 0
     data = json.loads(out)
-    assert {"question", "abstained", "answer", "passages"} <= set(data)
+    assert {"question", "abstained", "answer", "passages", "sentences", "confidence", "reason", "restored",
+            "short"} == set(data)
+    assert data["short"] is None  # the question asks for no figure, date or name
     assert data["question"] == QUESTION
     assert isinstance(data["abstained"], bool)
     assert isinstance(data["answer"], str)
