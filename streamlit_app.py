@@ -23,6 +23,7 @@ from qa.build import build_index, rate_and_eta
 from qa.embed.encoder import DEFAULT_MODEL, Encoder, load_encoder
 from qa.engine import Engine
 from qa.errors import QAError
+from qa.export import answer_markdown, conversation_markdown
 from qa.filters import (ArticleFilter, all_outlets, article_outlets, date_bounds, doc_ids, format_date, page,
                         search, select, undated)
 from qa.highlight import HIGHLIGHT_CSS, answer_html, article_html, passage_html, short_html, source_anchor
@@ -387,6 +388,20 @@ def chat(lib: Library, engine: Engine, settings: Settings) -> None:
         show_message(i, message, engine)
     if question:
         ask(question, messages, engine, settings)
+    download_conversation(messages, engine)
+
+
+def download_conversation(messages: list[dict], engine: Engine) -> None:
+    """At the end of the sidebar, once the conversation (this run's answer included) is known."""
+    questions = [m["content"] for m in messages if m["role"] == "user"]
+    replies = [m.get("answer") for m in messages if m["role"] == "assistant"]
+    if not replies:
+        return
+    text = conversation_markdown(list(zip(questions, replies)), engine.articles)
+    stamp = dt.datetime.now(VIETNAM_TIME).strftime("%Y%m%d-%H%M")
+    with st.sidebar:
+        st.download_button("Tải cuộc trò chuyện (Markdown)", text, file_name=f"hoi-dap-{stamp}.md",
+                           mime="text/markdown", icon=":material/download:", key="download_chat")
 
 
 def ask(question: str, messages: list[dict], engine: Engine, settings: Settings) -> None:
@@ -432,6 +447,12 @@ def show_reply(index: int, reply: dict, engine: Engine) -> None:
         show_answer(index, answer, engine, reply.get("seconds", 0.0))
 
 
+def copy_box(answer: Answer, engine: Engine) -> None:
+    """The answer with its sources as Markdown; the code block's copy button copies it."""
+    with st.expander("Sao chép câu trả lời kèm nguồn (Markdown)", icon=":material/content_copy:"):
+        st.code(answer_markdown(answer, engine.articles), language="markdown", wrap_lines=True)
+
+
 def show_not_found(index: int, answer: Answer, engine: Engine) -> None:
     st.markdown("**Kho bài viết không trả lời câu hỏi này.**")
     if answer.reason:
@@ -450,6 +471,7 @@ def show_answer(index: int, answer: Answer, engine: Engine, seconds: float) -> N
     confidence = min(99, int(answer.confidence * 100))  # a calibrated estimate is never certainty
     st.caption(f"Độ tin cậy {confidence}% · {seconds:.1f} giây · câu trả lời trích nguyên văn từ "
                "các đoạn dưới đây")
+    copy_box(answer, engine)
     cited = sorted({s.citation for s in answer.sentences})
     featured = cited[0] if cited else answer.passages[0].rank
     top = answer.passages[0].score

@@ -106,8 +106,12 @@ def test_seed_question_shows_answer_evidence_and_source(app_env):
     assert "Hội nghị Cấp cao đặc biệt ASEAN – Hoa Kỳ" in markup
     assert '<mark class="qa-support">' in markup and '<mark class="qa-term">' in markup
     # The other passages sit in expanders labelled with number, title and outlet.
-    labels = [e.label for e in reply.expander]
+    labels = [e.label for e in reply.expander if not e.label.startswith("Sao chép")]
     assert labels and all(re.match(r"\\\[\d\\\] ", label) for label in labels)
+    # The answer as Markdown with its cited source, to copy; the conversation to download.
+    copied = reply.code[0].value
+    assert copied.startswith("**Hỏi:** ") and "hơn 42 triệu liều" in copied and "\n- [1] " in copied
+    assert at.sidebar.get("download_button")
     assert any("ASEAN và Trung Quốc" in label and "TTXVN/Vietnam" in label for label in labels)
 
 
