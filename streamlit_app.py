@@ -386,7 +386,9 @@ def chat(lib: Library, engine: Engine, settings: Settings) -> None:
         return
     for i, message in enumerate(messages):
         show_message(i, message, engine)
-    if question:
+    if question and not any(ch.isalnum() for ch in question):
+        st.warning("Câu hỏi trống: hãy gõ một câu hỏi bằng tiếng Việt hoặc tiếng Anh.")  # no empty bubble
+    elif question:
         ask(question, messages, engine, settings)
     download_conversation(messages, engine)
 

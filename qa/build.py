@@ -116,7 +116,7 @@ def build_index(
         previous = None if rebuild else _previous(index_dir)
         docs, skipped = read_corpus(Path(corpus), max_bytes=max_bytes)
         if not docs:
-            raise CorpusError(f"No readable articles in {corpus}: nothing to index (the existing index is kept).")
+            raise CorpusError(f"Không có bài viết nào đọc được trong {corpus}: không có gì để lập chỉ mục (chỉ mục hiện có được giữ nguyên).")
         if encoder is not None:
             model_spec, model_id = model or encoder.model_id, encoder.model_id
         else:

@@ -191,7 +191,7 @@ def _ask(args: argparse.Namespace) -> int:
     if (args.question is None) == (args.batch is None):
         raise QAError("Give either a QUESTION or --batch FILE.jsonl.")
     if args.question is not None and not args.question.strip():
-        raise QAError("The question is empty: type a question in Vietnamese or English.")
+        raise QAError("Câu hỏi trống: hãy gõ một câu hỏi bằng tiếng Việt hoặc tiếng Anh.")
     engine = Engine.open(Path(args.index))
     if args.batch is not None:
         for row in _batch(engine, args.batch, args.top_k):

@@ -46,8 +46,8 @@ class Engine:
                  abstain: AbstainParams = AbstainParams(), rerank: RerankParams = RerankParams()):
         if encoder.model_id != data.manifest.model_id:
             raise ModelMismatchError(
-                f"The index in {index_dir} was built with the model {data.manifest.model_id!r}, "
-                f"not {encoder.model_id!r}. Open it without a model, or {rebuild_hint(index_dir)} --model ..."
+                f"Chỉ mục ở {index_dir} được lập bằng mô hình {data.manifest.model_id!r}, không phải "
+                f"{encoder.model_id!r}. Hãy mở nó mà không chỉ định mô hình, hoặc {rebuild_hint(index_dir)} --model ..."
             )
         self.data = data
         self.encoder = encoder
@@ -69,8 +69,8 @@ class Engine:
         if encoder is None:
             if model is not None and resolve_model(model).model_id != data.manifest.model_id:
                 raise ModelMismatchError(
-                    f"The index in {index_dir} was built with {data.manifest.model_id!r}, not {model!r}. "
-                    f"Open it without --model, or {rebuild_hint(index_dir)} --model {model}"
+                    f"Chỉ mục ở {index_dir} được lập bằng mô hình {data.manifest.model_id!r}, không phải {model!r}. "
+                    f"Hãy mở nó không có --model, hoặc {rebuild_hint(index_dir)} --model {model}"
                 )
             encoder = load_encoder(model if model is not None else data.manifest.model_spec)
         return cls(data, encoder, index_dir)
@@ -89,7 +89,7 @@ class Engine:
         """`ask`, plus what the answer was decided from (for fitting the models)."""
         asked = normalize_query(question or "")
         if not asked or not any(ch.isalnum() for ch in asked):
-            raise QuestionError("The question is empty: type a question in Vietnamese or English.")
+            raise QuestionError("Câu hỏi trống: hãy gõ một câu hỏi bằng tiếng Việt hoặc tiếng Anh.")
         asked = asked[:MAX_QUESTION_CHARS]
         # Typed without diacritics, the question is read with them restored (and shown so).
         unaccented = self.retriever.profile(asked).unaccented

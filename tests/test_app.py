@@ -124,6 +124,15 @@ def test_unanswerable_question_says_not_found_and_folds_the_passages(app_env):
     assert not reply.expander[0].proto.expanded
 
 
+def test_an_empty_question_gets_a_vietnamese_hint_and_no_bubble(app_env):
+    at = new_session()
+    at = ask(at, "Mỹ cung cấp bao nhiêu liều vaccine cho ASEAN?")
+    bubbles = len(at.chat_message)
+    at = ask(at, " ? ")
+    assert len(at.chat_message) == bubbles
+    assert [w.value for w in at.warning] == ["Câu hỏi trống: hãy gõ một câu hỏi bằng tiếng Việt hoặc tiếng Anh."]
+
+
 def test_an_unaccented_question_shows_how_it_was_read(app_env):
     reply = last_reply(ask(new_session(), "my cung cap bao nhieu lieu vaccine cho asean"))
     assert "Đã hiểu là: mỹ cung cấp bao nhiêu liều vaccine cho asean" in [c.value for c in reply.caption]

@@ -158,7 +158,7 @@ def test_ask_batch_json(index_dir, tmp_path, capsys):
     # Error objects name the line.
     assert rows[1]["line"] == 2 and rows[1]["error"].startswith("not JSON")
     assert rows[2]["line"] == 3 and '"question"' in rows[2]["error"]
-    assert rows[4]["line"] == 5 and "empty" in rows[4]["error"]
+    assert rows[4]["line"] == 5 and "Câu hỏi trống" in rows[4]["error"]
     assert rows[5]["line"] == 6 and '"question"' in rows[5]["error"]
     assert rows[6]["line"] == 7 and "history" in rows[6]["error"]
 
@@ -188,13 +188,13 @@ def test_ask_empty_question_exits_non_zero(index_dir, capsys, question):
     assert code != 0
     assert out == ""
     assert err.startswith("error: ")
-    assert "empty" in err
+    assert "Câu hỏi trống" in err
 
 
 def test_ask_punctuation_only_question_exits_non_zero(index_dir, capsys):
     code, out, err = run_cli(capsys, "ask", "?!", "--index", index_dir)
     assert code != 0
-    assert "empty" in err
+    assert "Câu hỏi trống" in err
 
 
 def test_ask_needs_a_question_or_a_batch(index_dir, tmp_path, capsys):
@@ -221,7 +221,7 @@ def test_ask_damaged_index_exits_with_a_message(index_dir, capsys):
     (snapshot_path(index_dir) / "dense.faiss").write_bytes(b"garbage")
     code, out, err = run_cli(capsys, "ask", "ASEAN", "--index", index_dir)
     assert code == 2
-    assert "damaged" in err and "--rebuild" in err
+    assert "bị hỏng" in err and "--rebuild" in err
 
 
 def test_ask_index_with_empty_vectors_exits_with_a_message(index_dir, capsys):

@@ -130,7 +130,7 @@ def test_unaccented_question_finds_the_same_article(engine):
 def test_empty_or_punctuation_only_question_raises(engine, question):
     with pytest.raises(QuestionError) as info:
         engine.ask(question)
-    assert "empty" in str(info.value)
+    assert "Câu hỏi trống" in str(info.value)
 
 
 def test_none_question_raises_question_error(engine):

@@ -201,7 +201,7 @@ def test_second_qa_index_stops_with_a_clear_message(forker, indexed, tmp_path):
     second = subprocess.run([sys.executable, "-m", "qa", "index", "--corpus", str(corpus), "--index", str(index_dir)],
                             cwd=ROOT, capture_output=True, text=True, timeout=HANG_GUARD)
     assert second.returncode == 2
-    assert f"Another `qa index` is updating {index_dir}" in second.stderr
+    assert f"Một lệnh `qa index` khác đang cập nhật {index_dir}" in second.stderr
     assert "Traceback" not in second.stderr
     assert second.stdout == ""
     assert snapshot_path(index_dir).name == live and snapshots(index_dir) == [live]

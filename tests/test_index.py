@@ -409,7 +409,7 @@ def test_jsonl_corpus_builds(tmp_path, fake_encoder):
 
 
 def test_missing_index_folder(tmp_path):
-    assert_load_error(tmp_path / "nowhere", "No index")
+    assert_load_error(tmp_path / "nowhere", "Chưa có chỉ mục")
 
 
 def test_missing_current(built):
@@ -429,14 +429,14 @@ def test_truncated_vectors(built):
     _, index_dir, _ = built
     vectors = snapshot_path(index_dir) / "vectors.npy"
     vectors.write_bytes(vectors.read_bytes()[:1000])
-    assert_load_error(index_dir, "damaged")
+    assert_load_error(index_dir, "bị hỏng")
 
 
 def test_vectors_with_too_few_rows(built):
     _, index_dir, _ = built
     vectors = snapshot_path(index_dir) / "vectors.npy"
     np.save(vectors, np.load(vectors)[:-1])
-    assert_load_error(index_dir, "inconsistent")
+    assert_load_error(index_dir, "không nhất quán")
 
 
 def test_vectors_of_the_wrong_dimension(built):
@@ -489,13 +489,13 @@ def test_chunk_count_disagreeing_with_the_manifest(built):
     path = snapshot_path(index_dir) / "chunks.jsonl"
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     path.write_text("".join(lines[:-1]), encoding="utf-8")
-    assert_load_error(index_dir, "inconsistent")
+    assert_load_error(index_dir, "không nhất quán")
 
 
 def test_empty_vectors_file(built):
     _, index_dir, _ = built
     (snapshot_path(index_dir) / "vectors.npy").write_bytes(b"")
-    assert_load_error(index_dir, "damaged")
+    assert_load_error(index_dir, "bị hỏng")
 
 
 def test_build_repairs_an_index_with_an_empty_vectors_file(built, fake_encoder):

@@ -44,7 +44,7 @@ def test_any_question_is_refused_clearly_or_answered_with_exact_offsets(engines,
     engine = engines[answering]
     asked = normalize_query(q)
     if not any(ch.isalnum() for ch in asked):
-        with pytest.raises(QuestionError, match="empty"):
+        with pytest.raises(QuestionError, match="Câu hỏi trống"):
             engine.ask(q, top_k=top_k, history=history)
         return
     answer = engine.ask(q, top_k=top_k, history=history)

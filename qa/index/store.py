@@ -117,7 +117,7 @@ class IndexData:
 
 
 def rebuild_hint(index_dir: Path) -> str:
-    return f"Rebuild it with: python -m qa index --index {index_dir} --rebuild"
+    return f"Hãy lập lại chỉ mục: python -m qa index --index {index_dir} --rebuild"
 
 
 def has_index(index_dir: Path) -> bool:
@@ -130,13 +130,13 @@ def snapshot_path(index_dir: Path) -> Path:
         name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         raise IndexLoadError(
-            f"No index in {index_dir}. Build it with: python -m qa index --index {index_dir}"
+            f"Chưa có chỉ mục ở {index_dir}. Hãy lập chỉ mục: python -m qa index --index {index_dir}"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise IndexLoadError(f"Cannot read the index in {index_dir}: {exc}. {rebuild_hint(index_dir)}") from exc
+        raise IndexLoadError(f"Không đọc được chỉ mục ở {index_dir}: {exc}. {rebuild_hint(index_dir)}") from exc
     folder = index_dir / name
     if not name.startswith("v-") or "/" in name or not folder.is_dir():
-        raise IndexLoadError(f"The index in {index_dir} points to a missing snapshot {name!r}. {rebuild_hint(index_dir)}")
+        raise IndexLoadError(f"Chỉ mục ở {index_dir} trỏ tới bản chụp {name!r} không tồn tại. {rebuild_hint(index_dir)}")
     return folder
 
 
@@ -150,18 +150,18 @@ def _snapshot_manifest(folder: Path, index_dir: Path) -> Manifest:
         raw = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         if not isinstance(raw, dict):
             raise IndexLoadError(
-                f"The index manifest in {index_dir} is not a JSON object. {rebuild_hint(index_dir)}"
+                f"Tệp mô tả (manifest) của chỉ mục ở {index_dir} không phải một đối tượng JSON. {rebuild_hint(index_dir)}"
             )
         if raw.get("format_version") != FORMAT_VERSION:
             raise IndexLoadError(
-                f"The index in {index_dir} has format version {raw.get('format_version')}, this version of qa "
-                f"reads {FORMAT_VERSION}. {rebuild_hint(index_dir)}"
+                f"Chỉ mục ở {index_dir} có định dạng (format version) {raw.get('format_version')}, phiên bản qa "
+                f"này đọc định dạng {FORMAT_VERSION}. {rebuild_hint(index_dir)}"
             )
         return Manifest(**raw)
     except IndexLoadError:
         raise
     except (OSError, ValueError, TypeError) as exc:
-        raise IndexLoadError(f"The index manifest in {index_dir} is unreadable ({exc}). {rebuild_hint(index_dir)}") from exc
+        raise IndexLoadError(f"Tệp mô tả (manifest) của chỉ mục ở {index_dir} không đọc được ({exc}). {rebuild_hint(index_dir)}") from exc
 
 
 def load_index(index_dir: Path) -> IndexData:
@@ -201,9 +201,9 @@ def load_index(index_dir: Path) -> IndexData:
                       and vectors.ndim == 2 and vectors.shape[1] == manifest.dim
                       and sentence_vectors.shape == (sum(len(c.chunk.sentences) for c in chunks), manifest.dim))
     except Exception as exc:  # any failure to read a snapshot means: damaged (EOFError, pickle, faiss...)
-        raise IndexLoadError(f"The index in {index_dir} is damaged ({exc}). {rebuild_hint(index_dir)}") from exc
+        raise IndexLoadError(f"Chỉ mục ở {index_dir} bị hỏng ({exc}). {rebuild_hint(index_dir)}") from exc
     if not consistent:
-        raise IndexLoadError(f"The index in {index_dir} is inconsistent (counts {counts}). {rebuild_hint(index_dir)}")
+        raise IndexLoadError(f"Chỉ mục ở {index_dir} không nhất quán (số lượng {counts}). {rebuild_hint(index_dir)}")
     return IndexData(manifest, articles, hashes, sources, chunks, vectors, sentence_vectors, keywords, dense, folder,
                      signatures=signatures, stories=stories)
 
@@ -329,7 +329,7 @@ def writer_lock(index_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise IndexBusyError(
-                f"Another `qa index` is updating {index_dir}. Wait for it to finish, then run the command again."
+                f"Một lệnh `qa index` khác đang cập nhật {index_dir}. Hãy chờ nó xong rồi chạy lại lệnh."
             ) from None
         try:
             yield
