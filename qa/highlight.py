@@ -52,9 +52,19 @@ HIGHLIGHT_CSS = """
 
 
 def query_terms(question: str) -> frozenset[str]:
-    """The question's content words, lower-cased as written (stop words left out)."""
-    words = syllables(normalize_query(question or ""))
-    return frozenset(w for w in words if fold_diacritics(w) not in _SKIP)
+    """The question's content words, lower-cased as written (stop words left out). A question with
+    diacritics is split into words, compounds kept whole ("cung cấp", "hợp tác"), so that the
+    syllables of a compound are not marked wherever they stand alone ("cấp", "tác"); one typed
+    without them is taken syllable by syllable, which is all that can be told."""
+    text = normalize_query(question or "")
+    if fold_diacritics(text) == text:
+        words = syllables(text)
+    else:
+        from underthesea import word_tokenize  # loaded on first use
+
+        words = [" ".join(syllables(w)) for w in word_tokenize(text)]
+    return frozenset(w.lower() for w in words
+                     if w and not all(fold_diacritics(s.lower()) in _SKIP for s in w.split()))
 
 
 def _marks_key(word: str) -> tuple[str, str]:
@@ -65,32 +75,37 @@ def _marks_key(word: str) -> tuple[str, str]:
     return letters, marks
 
 
-def _matcher(terms: Iterable[str]):
-    """A predicate for text words. A question typed without any marks matches folded forms; one
-    typed with marks matches words with the same letters and marks (unmarked "cung" is then not
-    "cũng")."""
-    terms = [t.lower() for t in terms]
-    if all(fold_diacritics(t) == t for t in terms):
-        plain = set(terms)
-        return lambda word: fold_diacritics(word.lower()) in plain
-    keys = {_marks_key(t) for t in terms}
-    return lambda word: _marks_key(word) in keys
+def _key(folded: bool):
+    """How a text word is compared with a question word. A question typed without any marks
+    matches folded forms; one typed with marks matches words with the same letters and marks
+    (unmarked "cung" is then not "cũng")."""
+    return (lambda word: fold_diacritics(word.lower())) if folded else _marks_key
 
 
 def term_spans(text: str, terms: Iterable[str]) -> list[Span]:
-    """Spans of `text` words matching `terms` (see the module docstring), adjacent ones joined."""
-    terms = list(terms)
+    """Spans of `text` where a question word occurs whole (all syllables of a compound, in order;
+    see the module docstring), adjacent ones joined."""
+    terms = [t.lower() for t in terms]
     if not terms or not text:
         return []
-    matches = _matcher(terms)
+    key = _key(all(fold_diacritics(t) == t for t in terms))
+    phrases = sorted({tuple(key(s) for s in t.split()) for t in terms if t.split()}, key=len, reverse=True)
+    words = list(SYLLABLE.finditer(text))
+    keys = [key(w.group()) for w in words]
     spans: list[Span] = []
-    for m in SYLLABLE.finditer(text):
-        if not matches(m.group()):
+    i = 0
+    while i < len(words):
+        n = next((len(p) for p in phrases if tuple(keys[i:i + len(p)]) == p
+                  and all(text[words[j].end():words[j + 1].start()] == " " for j in range(i, i + len(p) - 1))), 0)
+        if not n:
+            i += 1
             continue
-        if spans and _JOINABLE_GAP.fullmatch(text, spans[-1][1], m.start()):
-            spans[-1] = (spans[-1][0], m.end())
+        start, end = words[i].start(), words[i + n - 1].end()
+        if spans and _JOINABLE_GAP.fullmatch(text, spans[-1][1], start):
+            spans[-1] = (spans[-1][0], end)
         else:
-            spans.append((m.start(), m.end()))
+            spans.append((start, end))
+        i += n
     return spans
 
 

@@ -98,8 +98,14 @@ def test_query_words_match_without_diacritics_but_not_other_words():
 
 
 def test_stop_words_and_follow_up_openers_are_not_marked():
-    assert query_terms("Còn Nhật Bản thì sao?") == {"nhật", "bản"}
+    assert query_terms("Còn Nhật Bản thì sao?") == {"nhật bản"}
     assert "bao" not in query_terms("Mỹ cung cấp bao nhiêu liều vaccine cho ASEAN?")
+
+
+def test_a_compound_is_marked_whole_never_its_syllables_alone():
+    text = "Hội nghị cấp cao bàn về hợp tác; Mỹ cung cấp vaccine, tác động lớn."
+    spans = term_spans(text, query_terms("Mỹ cung cấp bao nhiêu vaccine cho hợp tác?"))
+    assert [text[a:b] for a, b in spans] == ["hợp tác", "Mỹ cung cấp vaccine"]
 
 
 def test_newlines_become_breaks_inside_marks():
