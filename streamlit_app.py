@@ -478,28 +478,57 @@ def show_answer(index: int, answer: Answer, engine: Engine, seconds: float) -> N
     featured = cited[0] if cited else answer.passages[0].rank
     top = answer.passages[0].score
     st.markdown("**Nguồn trích dẫn**")
-    for passage in answer.passages:  # the first cited passage is shown open, the others folded
-        key = f"{index}-{passage.rank}"
-        if passage.rank == featured:
-            st.html(f'<div id="{source_anchor(key)}"></div>')
-            with st.container(border=True):
-                passage_card(key, passage, answer, engine, top, cited=True)
-    for passage in answer.passages:
-        if passage.rank == featured:
+    groups = by_article(answer.passages)
+    # The article of the first cited passage is shown open, the other articles folded.
+    first = next(g for g in groups if any(p.rank == featured for p in g))
+    anchors(index, first)
+    with st.container(border=True):
+        lead = next(p for p in first if p.rank == featured)
+        passage_card(f"{index}-{lead.rank}", lead, answer, engine, top, cited=True)
+        rest = [p for p in first if p is not lead]
+        if rest:
+            with st.expander(f"Thêm {len(rest)} đoạn từ bài này"):
+                for passage in rest:
+                    passage_card(f"{index}-{passage.rank}", passage, answer, engine, top, passage.rank in cited,
+                                 heading=False)
+    for group in groups:
+        if group is first:
             continue
-        is_cited = passage.rank in cited
-        label = f"[{passage.rank}] {passage.title} — " + " · ".join(passage_meta(passage, top, is_cited))
-        st.html(f'<div id="{source_anchor(f"{index}-{passage.rank}")}"></div>')
+        ranks = ", ".join(str(p.rank) for p in group)
+        is_cited = any(p.rank in cited for p in group)
+        count = f" · {len(group)} đoạn từ bài này" if len(group) > 1 else ""
+        label = f"[{ranks}] {group[0].title} — " + " · ".join(passage_meta(group[0], top, is_cited)) + count
+        anchors(index, group)
         with st.expander(md_escape(label)):
-            passage_card(f"{index}-{passage.rank}", passage, answer, engine, top, is_cited, heading=False)
+            for passage in group:
+                if len(group) > 1:
+                    st.caption(f"Đoạn [{passage.rank}]")
+                passage_card(f"{index}-{passage.rank}", passage, answer, engine, top, passage.rank in cited,
+                             heading=False)
+
+
+def by_article(passages: tuple[Passage, ...]) -> list[list[Passage]]:
+    """The passages grouped by article, articles in the order of their best passage."""
+    groups: dict[str, list[Passage]] = {}
+    for passage in passages:
+        groups.setdefault(passage.doc_id, []).append(passage)
+    return list(groups.values())
+
+
+def anchors(index: int, passages: list[Passage]) -> None:
+    """Targets for the answer's [n] links, where each passage's card or folder starts."""
+    st.html("".join(f'<div id="{source_anchor(f"{index}-{p.rank}")}"></div>' for p in passages))
 
 
 def passage_card(key: str, passage: Passage, answer: Answer, engine: Engine, top: float, cited: bool,
                  heading: bool = True) -> None:
     head = ""
     if heading:
+        url = engine.articles[passage.doc_id].url
+        link = (f' · <a href="{esc(url)}" target="_blank" rel="noopener noreferrer">bài gốc</a>'
+                if url.startswith(("https://", "http://")) else "")
         head = (f'<div class="qa-card-head"><span class="qa-rank">{passage.rank}</span>{esc(passage.title)}</div>'
-                f'<div class="qa-meta">{esc(" · ".join(passage_meta(passage, top, cited)))}</div>')
+                f'<div class="qa-meta">{esc(" · ".join(passage_meta(passage, top, cited)))}{link}</div>')
     st.html(f'<div class="qa-card">{head}{passage_html(passage, answer)}</div>')
     if passage.also_in:
         st.caption(also_in_line(passage, engine.articles))

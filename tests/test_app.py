@@ -6,6 +6,7 @@ The upload test changes the corpus, so it runs last.
 """
 from __future__ import annotations
 
+import html
 import re
 import shutil
 from pathlib import Path
@@ -69,6 +70,10 @@ def last_reply(at: AppTest):
     return reply
 
 
+def md_title(title: str) -> str:
+    return re.sub(r"([\\`*_{}\[\]<>()#+\-.!|~$:])", r"\\\1", title)
+
+
 def plain(markup: str) -> str:
     return re.sub(r"<[^>]+>", "", markup)
 
@@ -106,8 +111,13 @@ def test_seed_question_shows_answer_evidence_and_source(app_env):
     assert "Hội nghị Cấp cao đặc biệt ASEAN – Hoa Kỳ" in markup
     assert '<mark class="qa-support">' in markup and '<mark class="qa-term">' in markup
     # The other passages sit in expanders labelled with number, title and outlet.
-    labels = [e.label for e in reply.expander if not e.label.startswith("Sao chép")]
-    assert labels and all(re.match(r"\\\[\d\\\] ", label) for label in labels)
+    labels = [e.label for e in reply.expander if e.label.startswith("\\[")]
+    assert labels and all(re.match(r"\\\[\d(, \d)*\\\] ", label) for label in labels)
+    # One folder per article: passages of one article are grouped, never listed twice.
+    titles = [label.split("\\] ", 1)[1].split(" — ")[0] for label in labels]
+    featured = html.unescape(re.search(r'<div class="qa-card-head"><span class="qa-rank">\d+</span>(.*?)</div>',
+                                       markup)[1])
+    assert len(set(titles)) == len(titles) and md_title(featured) not in titles
     # The answer as Markdown with its cited source, to copy; the conversation to download.
     copied = reply.code[0].value
     assert copied.startswith("**Hỏi:** ") and "hơn 42 triệu liều" in copied and "\n- [1] " in copied
