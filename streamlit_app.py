@@ -18,7 +18,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from qa.answer import content_words, overlap
+from qa.normalize import fold_diacritics
+from qa.overview import Overview, answered_examples, overview
 from qa.build import build_index, rate_and_eta
 from qa.embed.encoder import DEFAULT_MODEL, Encoder, load_encoder
 from qa.engine import Engine
@@ -42,6 +43,7 @@ EXAMPLES = (
 )
 VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7))
 ARTICLES_PER_PAGE = 25
+EXAMPLE_TITLES = 6  # questions tried on the newest articles' titles
 REMOVE_CHOICES = 50  # matches offered for removal: the search narrows them
 
 PAGE_CSS = HIGHLIGHT_CSS + """
@@ -76,6 +78,7 @@ class Library:
         self.engine: Engine | None = None
         self.snapshot = ""  # the index snapshot the engine was opened on
         self.examples: list[str] = []
+        self.overview: Overview | None = None
 
     def live_snapshot(self) -> str:
         try:
@@ -88,12 +91,16 @@ class Library:
         manifest = read_manifest(self.index)
         self.engine = Engine.open(self.index, encoder=shared_encoder(manifest.model_spec))
         self.snapshot = self.live_snapshot()
-        text = " ".join(f"{a.title} {a.text}" for a in self.engine.articles.values())
-        self.examples = [q for q in EXAMPLES if _covered(q, text)]
+        self.overview = overview(self.engine.articles.values())
+        self.examples = answered_examples(example_candidates(self.engine.articles.values()), self.engine.ask)
 
 
-def _covered(question: str, corpus_text: str) -> bool:
-    return overlap(content_words(question), corpus_text) >= 0.75
+def example_candidates(articles) -> list[str]:
+    """The curated examples, the first one typed without diacritics, then questions on the newest
+    articles' titles; `answered_examples` keeps those the corpus answers."""
+    newest = sorted((a for a in articles if a.title), key=lambda a: a.date, reverse=True)[:EXAMPLE_TITLES]
+    titled = [f"{a.title.rstrip(' .:;!?')} như thế nào?" for a in newest]
+    return [*EXAMPLES, fold_diacritics(EXAMPLES[0]).lower().rstrip("?"), *titled]
 
 
 @st.cache_resource(show_spinner=False)
@@ -221,7 +228,22 @@ def sidebar(lib: Library, engine: Engine) -> Settings:
 def corpus_facts(engine: Engine) -> None:
     m = engine.data.manifest
     st.markdown(f"**{m.articles}** bài viết · **{m.chunks}** đoạn")
-    st.caption(f"Mô hình: {m.model_id}  \nLập chỉ mục lúc: {indexed_at(m.created)}")
+    with st.expander("Chi tiết kỹ thuật"):
+        st.caption(f"Mô hình: {m.model_id}  \nLập chỉ mục lúc: {indexed_at(m.created)}")
+
+
+def coverage_line(facts: Overview) -> str:
+    """"Kho gồm 5 bài viết từ 3 nguồn (TTXVN, ...), đăng từ ... đến ...; nhắc nhiều: ASEAN, ..." """
+    outlets = ", ".join(name for name, _ in facts.outlets)
+    more = f", …" if facts.outlet_count > len(facts.outlets) else ""
+    line = f"Kho gồm {facts.articles} bài viết" + (f" từ {facts.outlet_count} nguồn ({outlets}{more})" if outlets else "")
+    if facts.first:
+        line += f", đăng từ {format_date(facts.first)} đến {format_date(facts.last)}"
+    if facts.undated:
+        line += f" ({facts.undated} bài không rõ ngày)"
+    if facts.names:
+        line += "; nhắc đến nhiều nhất: " + ", ".join(facts.names)
+    return line + "."
 
 
 def article_filter(articles: dict[str, Article]) -> ArticleFilter:
@@ -366,10 +388,14 @@ def choose_example(question: str) -> None:
     st.session_state["example"] = question
 
 
-def welcome(examples: list[str]) -> None:
+def welcome(examples: list[str], facts: Overview | None) -> None:
     with st.chat_message("assistant"):
         st.markdown("Xin chào! Hãy đặt câu hỏi về các bài viết trong kho. Câu trả lời được trích nguyên văn "
                     "từ bài báo, kèm số **[n]** chỉ tới đoạn nguồn bên dưới để bạn tự kiểm chứng.")
+        if facts is not None:
+            st.markdown(md_escape(coverage_line(facts)))
+        st.markdown("Có thể hỏi bằng tiếng Việt có dấu, **không dấu** hoặc **tiếng Anh**; khi kho không có "
+                    "thông tin, công cụ nói rõ thay vì đoán.")
         if examples:
             st.markdown("**Thử một câu hỏi:**")
             for i, question in enumerate(examples):
@@ -382,7 +408,7 @@ def chat(lib: Library, engine: Engine, settings: Settings) -> None:
     typed = st.chat_input("Nhập câu hỏi, ví dụ: Mỹ cung cấp bao nhiêu liều vaccine cho ASEAN?", key="question")
     question = typed or st.session_state.pop("example", None)
     if not messages and not question:
-        welcome(lib.examples)
+        welcome(lib.examples, lib.overview)
         return
     for i, message in enumerate(messages):
         show_message(i, message, engine)

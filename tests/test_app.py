@@ -85,8 +85,12 @@ def test_first_start_builds_the_index_then_offers_examples(app_env):
     assert "Đã lập chỉ mục 5 bài viết" in first.status[0].label
     examples = [b.label for b in first.button if (b.key or "").startswith("example-")]
     assert len(examples) >= 3 and "Mỹ cung cấp bao nhiêu liều vaccine cho ASEAN?" in examples
+    # What the corpus covers, in words; the model's name only in the details panel.
+    welcome = "\n".join(m.value for m in first.chat_message[0].markdown)
+    assert "Kho gồm 5 bài viết từ " in welcome and "không dấu" in welcome and "tiếng Anh" in welcome
+    assert "ASEAN" in welcome.split("nhắc đến nhiều nhất")[1]
     sidebar = "\n".join(m.value for m in first.sidebar.markdown)
-    assert "**5** bài viết" in sidebar
+    assert "**5** bài viết" in sidebar and "e5" not in sidebar
 
 
 def test_later_sessions_reuse_the_index(app_env):
