@@ -54,6 +54,8 @@ PAGE_CSS = HIGHLIGHT_CSS + """
 .qa-answer { font-size: 1.05rem; }
 .qa-cite { color: #1f6feb; font-weight: 600; }
 .qa-question { white-space: pre-wrap; }
+/* The sidebar opener says what it opens (an icon alone is lost on a phone). */
+[data-testid="stExpandSidebarButton"]::after { content: "Kho bài viết"; margin-left: .3rem; font-size: .85rem; }
 .qa-articles { list-style: none; padding: 0; margin: 0; max-height: 24rem; overflow-y: auto; }
 .qa-articles li { padding: .35rem 0; margin: 0; border-bottom: 1px solid rgba(128, 128, 128, .2); }
 .qa-articles, .qa-articles li { margin-left: 0 !important; padding-left: 0 !important; }

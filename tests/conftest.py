@@ -116,3 +116,23 @@ def corpus(tmp_path) -> Path:
     target = tmp_path / "corpus"
     shutil.copytree(SEED_CORPUS, target)
     return target
+
+
+def make_docx(title: str = "Tuyên bố chung Việt Nam - Nhật Bản") -> bytes:
+    """A press release as DOCX, built with python-docx: a title, two paragraphs and a table."""
+    import io
+
+    import docx
+
+    document = docx.Document()
+    document.core_properties.title = title
+    document.add_heading(title, level=1)
+    document.add_paragraph("Ngày 24/11/2023, Chủ tịch nước Võ Văn Thưởng và Thủ tướng Nhật Bản Kishida Fumio "
+                           "nhất trí nâng quan hệ lên Đối tác chiến lược toàn diện vì hòa bình và thịnh vượng.")
+    document.add_paragraph("Nhật Bản cam kết hỗ trợ Việt Nam đào tạo 1.000 kỹ sư bán dẫn mỗi năm.")
+    table = document.add_table(rows=1, cols=2)
+    table.rows[0].cells[0].text = "Vốn ODA"
+    table.rows[0].cells[1].text = "500 tỷ yên"
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()

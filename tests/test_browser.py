@@ -9,6 +9,7 @@ run. Set QA_SCREENSHOT=1 to save the screenshot to docs/screenshot.png (else int
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -255,3 +256,75 @@ def test_concurrent_sessions_each_get_their_own_answer(server, browser):
     finally:
         for pg in pages:
             pg.context.close()
+
+
+def test_a_citation_link_scrolls_to_its_source(page):
+    ask(page, QUESTIONS[0])
+    link = page.locator(".qa-answer").last.locator("sup.qa-cite a").first
+    target = link.get_attribute("href")
+    assert target and target.startswith("#qa-source-")
+    page.evaluate("() => window.scrollTo(0, 0)")
+    link.click()
+    page.wait_for_timeout(800)
+    top = page.evaluate(f"() => document.getElementById('{target[1:]}').getBoundingClientRect().top")
+    assert 0 <= top < page.viewport_size["height"], top
+
+
+def test_press_releases_upload_answer_and_removal(page):
+    from conftest import make_docx  # noqa: PLC0415 - the DOCX is built in the test, from python-docx
+
+    pdf = (ROOT / "tests" / "data" / "press" / "thong-cao.pdf").read_bytes()
+    uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    uploader.set_input_files(files=[
+        {"name": "thong-cao.pdf", "mimeType": "application/pdf", "buffer": pdf},
+        {"name": "tuyen-bo.docx", "mimeType": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+         "buffer": make_docx()}])
+    add = page.get_by_role("button", name="Thêm vào kho và lập chỉ mục")
+    page.wait_for_function("b => !b.disabled", arg=add.element_handle(), timeout=ANSWER_TIMEOUT)
+    add.click()
+    page.get_by_text("Đã thêm “thong-cao.pdf”.").wait_for(timeout=ANSWER_TIMEOUT)
+    wait_idle(page)
+    ask(page, "Ai được bổ nhiệm làm Đặc phái viên của Chủ tịch ASEAN về Myanmar?")
+    assert "Erywan Yusof" in page.locator(".qa-answer").last.inner_text()
+    ask(page, "Nhật Bản hỗ trợ đào tạo bao nhiêu kỹ sư bán dẫn mỗi năm?")
+    assert "1.000 kỹ sư" in page.locator(".qa-answer").last.inner_text()
+    # Removing the PDF takes it out of the corpus and its passages out of the index.
+    articles = int(re.search(r"(\d+) bài viết", page.locator('[data-testid="stSidebar"]').inner_text())[1])
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Xoá bài khỏi kho").click()
+    sidebar.get_by_placeholder("tiêu đề, nguồn hoặc tên tệp").fill("thong-cao")
+    sidebar.get_by_placeholder("tiêu đề, nguồn hoặc tên tệp").press("Enter")
+    wait_idle(page)
+    choice = sidebar.locator('[data-testid="stSelectbox"]').filter(has_text="Bài sẽ xoá").locator("input")
+    choice.scroll_into_view_if_needed()
+    choice.click()
+    page.keyboard.type("thong")
+    page.keyboard.press("Enter")
+    wait_idle(page)
+    sidebar.get_by_role("button", name="Xoá khỏi kho và cập nhật chỉ mục").click()
+    sidebar.get_by_text("khỏi kho; tệp được giữ trong").wait_for(timeout=ANSWER_TIMEOUT)
+    wait_idle(page)
+    left = int(re.search(r"Chỉ mục còn (\d+) bài", sidebar.inner_text())[1])
+    assert left == articles - 1 and f"{left} bài viết" in sidebar.inner_text()
+    assert not page.dialogs and not page.errors
+
+
+def test_the_chat_fits_a_phone(server, browser, tmp_path):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN", is_mobile=True,
+                                  has_touch=True)
+    pg = context.new_page()
+    try:
+        pg.goto(server["url"], wait_until="domcontentloaded")
+        pg.locator('[data-testid="stChatInputTextArea"]').wait_for(timeout=READY_TIMEOUT)
+        pg.get_by_role("button", name=QUESTIONS[0]).wait_for(timeout=READY_TIMEOUT)
+        ask(pg, QUESTIONS[0])
+        widths = pg.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], widths  # no horizontal scroll
+        assert "42 triệu liều" in pg.locator(".qa-answer").last.inner_text()
+        opener = pg.locator('[data-testid="stExpandSidebarButton"]')
+        assert pg.evaluate("e => getComputedStyle(e, '::after').content", opener.element_handle()) == '"Kho bài viết"'
+        target = (ROOT / "docs" / "screenshot-phone.png" if os.environ.get("QA_SCREENSHOT") == "1"
+                  else tmp_path / "phone.png")
+        pg.screenshot(path=str(target))
+    finally:
+        context.close()

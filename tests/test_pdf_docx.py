@@ -4,8 +4,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import docx
 import pytest
+from conftest import make_docx
 from pypdf import PdfReader, PdfWriter
 
 from qa.build import build_index
@@ -18,21 +18,6 @@ from qa.upload import UploadError, add_uploads, check_upload
 PRESS = Path(__file__).parent / "data" / "press"
 PDF = (PRESS / "thong-cao.pdf").read_bytes()  # made by scripts/make_press_fixtures.py
 SCAN = (PRESS / "ban-quet.pdf").read_bytes()
-
-
-def make_docx(title: str = "Tuyên bố chung Việt Nam - Nhật Bản") -> bytes:
-    document = docx.Document()
-    document.core_properties.title = title
-    document.add_heading(title, level=1)
-    document.add_paragraph("Ngày 24/11/2023, Chủ tịch nước Võ Văn Thưởng và Thủ tướng Nhật Bản Kishida Fumio "
-                           "nhất trí nâng quan hệ lên Đối tác chiến lược toàn diện vì hòa bình và thịnh vượng.")
-    document.add_paragraph("Nhật Bản cam kết hỗ trợ Việt Nam đào tạo 1.000 kỹ sư bán dẫn mỗi năm.")
-    table = document.add_table(rows=1, cols=2)
-    table.rows[0].cells[0].text = "Vốn ODA"
-    table.rows[0].cells[1].text = "500 tỷ yên"
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
 
 
 def test_a_pdf_reads_as_its_paragraphs_with_its_title():
