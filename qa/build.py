@@ -196,7 +196,7 @@ def build_index(
             chunks=[StoredChunk(c, h) for c, h in zip(chunks, text_hashes)],
             vectors=vectors,
             sentence_vectors=sentence_vectors,
-            keywords=KeywordIndex.build([f"{articles[c.doc_id].title}\n{c.text}" for c in chunks],
+            keywords=KeywordIndex.build((f"{articles[c.doc_id].title}\n{c.text}" for c in chunks),
                                         k1=params.bm25_k1, b=params.bm25_b),
             signatures=article_signatures,
             stories=tuple(stories(list(articles), article_signatures)),
