@@ -23,6 +23,7 @@ from .index.pending import PendingVectors
 from .index.store import (IndexData, Manifest, StoredChunk, has_index, load_index,
                           remove_leftovers, save_index, writer_lock)
 from .ingest import DEFAULT_MAX_BYTES, Skipped, read_corpus
+from .memory import release_free_memory
 from .types import Article, Chunk, Document
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,7 @@ def build_index(
                 continue
             prepared[doc.doc_id] = ready
         del docs  # the raw pages: a large corpus holds them twice otherwise
+        release_free_memory()
         hashes = {doc_id: p.article_hash for doc_id, p in prepared.items()}
         fingerprint = _hash(preparation + "\n" + "".join(f"{d}\0{h}\n" for d, h in sorted(hashes.items())))
         pending = PendingVectors(index_dir, model_id)
@@ -171,12 +173,17 @@ def build_index(
             pending.clear()
         located.update(_embed(encoder, todo, params, progress, pending.add))
         encoder_id, dim = encoder.model_id, encoder.dim
-        del encoder  # a model loaded here (~1 GB with torch's buffers) is freed before what follows
+        del encoder  # a model loaded here is freed, and its memory given back, before what follows
+        release_free_memory()
         todo = dict.fromkeys(todo)  # the texts are embedded: keep only which they were
         vectors, sentence_vectors = assemble_vectors(
             pending.staging(), text_hashes, [len(c.sentences) for c in chunks], dim, previous, previous_rows, located)
         articles = {doc_id: p.article for doc_id, p in prepared.items()}
         article_signatures = _signatures(articles, hashes, previous)
+
+        keywords = KeywordIndex.build((f"{articles[c.doc_id].title}\n{c.text}" for c in chunks),
+                                      k1=params.bm25_k1, b=params.bm25_b)
+        release_free_memory()  # what it built the postings from
 
         manifest = Manifest(
             model_id=encoder_id,
@@ -196,8 +203,7 @@ def build_index(
             chunks=[StoredChunk(c, h) for c, h in zip(chunks, text_hashes)],
             vectors=vectors,
             sentence_vectors=sentence_vectors,
-            keywords=KeywordIndex.build((f"{articles[c.doc_id].title}\n{c.text}" for c in chunks),
-                                        k1=params.bm25_k1, b=params.bm25_b),
+            keywords=keywords,
             signatures=article_signatures,
             stories=tuple(stories(list(articles), article_signatures)),
         )
