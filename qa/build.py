@@ -150,6 +150,10 @@ def build_index(
             remove_leftovers(index_dir)
             return BuildReport(len(prepared), previous.manifest.chunks, 0, 0, 0, 0, previous.manifest.chunks,
                                tuple(skipped), time.perf_counter() - started, up_to_date=True)
+        articles = {doc_id: p.article for doc_id, p in prepared.items()}
+        # Made before the model is loaded, so that their peaks do not add to its.
+        article_signatures = _signatures(articles, hashes, previous)
+        article_stories = tuple(stories(list(articles), article_signatures))
         if encoder is None:
             encoder = load_encoder(model_spec)
         old_hashes = previous.article_hashes if previous else {}
@@ -178,9 +182,6 @@ def build_index(
         todo = dict.fromkeys(todo)  # the texts are embedded: keep only which they were
         vectors, sentence_vectors = assemble_vectors(
             pending.staging(), text_hashes, [len(c.sentences) for c in chunks], dim, previous, previous_rows, located)
-        articles = {doc_id: p.article for doc_id, p in prepared.items()}
-        article_signatures = _signatures(articles, hashes, previous)
-
         keywords = KeywordIndex.build((f"{articles[c.doc_id].title}\n{c.text}" for c in chunks),
                                       k1=params.bm25_k1, b=params.bm25_b)
         release_free_memory()  # what it built the postings from
@@ -205,7 +206,7 @@ def build_index(
             sentence_vectors=sentence_vectors,
             keywords=keywords,
             signatures=article_signatures,
-            stories=tuple(stories(list(articles), article_signatures)),
+            stories=article_stories,
         )
         save_index(index_dir, data)
         pending.clear()
