@@ -17,11 +17,13 @@ from .clean import clean_document
 from .duplicates import NUM_PERM, signatures, stories
 from .embed.encoder import DEFAULT_MODEL, Encoder, load_encoder, resolve_model
 from .errors import CorpusError, IndexLoadError
+from .index.assemble import assemble_vectors
 from .index.keywords import KeywordIndex
 from .index.pending import PendingVectors
-from .index.store import (SENTENCE_DTYPE, IndexData, Manifest, StoredChunk, has_index, load_index,
+from .index.store import (IndexData, Manifest, StoredChunk, has_index, load_index,
                           remove_leftovers, save_index, writer_lock)
 from .ingest import DEFAULT_MAX_BYTES, Skipped, read_corpus
+from .memory import release_free_memory
 from .types import Article, Chunk, Document
 
 log = logging.getLogger(__name__)
@@ -139,6 +141,7 @@ def build_index(
                 continue
             prepared[doc.doc_id] = ready
         del docs  # the raw pages: a large corpus holds them twice otherwise
+        release_free_memory()
         hashes = {doc_id: p.article_hash for doc_id, p in prepared.items()}
         fingerprint = _hash(preparation + "\n" + "".join(f"{d}\0{h}\n" for d, h in sorted(hashes.items())))
         pending = PendingVectors(index_dir, model_id)
@@ -147,6 +150,10 @@ def build_index(
             remove_leftovers(index_dir)
             return BuildReport(len(prepared), previous.manifest.chunks, 0, 0, 0, 0, previous.manifest.chunks,
                                tuple(skipped), time.perf_counter() - started, up_to_date=True)
+        articles = {doc_id: p.article for doc_id, p in prepared.items()}
+        # Made before the model is loaded, so that their peaks do not add to its.
+        article_signatures = _signatures(articles, hashes, previous)
+        article_stories = tuple(stories(list(articles), article_signatures))
         if encoder is None:
             encoder = load_encoder(model_spec)
         old_hashes = previous.article_hashes if previous else {}
@@ -156,35 +163,33 @@ def build_index(
 
         chunks: list[Chunk] = []
         text_hashes: list[str] = []
-        known = _vectors_by_hash(previous) if previous else {}
-        unfinished = {} if rebuild else pending.load()
-        resumed = {key for key in unfinished if key not in known}
-        known = {**unfinished, **known}
-        todo: dict[str, tuple[str, tuple[tuple[int, int], ...]]] = {}
+        previous_rows = _rows_by_hash(previous) if previous else {}
+        located = {} if rebuild else pending.load()  # batch file of each vector an unfinished build made
+        resumed = {key for key in located if key not in previous_rows}
+        todo: dict[str, tuple[Article, Chunk]] = {}
         for ready in prepared.values():
             for chunk, key in zip(ready.chunks, ready.keys):
                 chunks.append(replace(chunk, chunk_id=len(chunks)))
                 text_hashes.append(key)
-                if key not in known and key not in todo:  # identical texts are embedded once
-                    text = embedding_text(ready.article, chunk, params)
-                    shift = len(text) - len(chunk.text)  # the title embedded before the chunk
-                    todo[key] = (text, tuple((s + shift, e + shift) for s, e in chunk.sentences))
+                if key not in previous_rows and key not in located and key not in todo:
+                    todo[key] = (ready.article, chunk)  # identical texts are embedded once
         if rebuild:
             pending.clear()
-        known.update(_embed(encoder, todo, progress, pending.add))
+        located.update(_embed(encoder, todo, params, progress, pending.add))
+        encoder_id, dim = encoder.model_id, encoder.dim
+        del encoder  # a model loaded here is freed, and its memory given back, before what follows
+        release_free_memory()
         todo = dict.fromkeys(todo)  # the texts are embedded: keep only which they were
-        vectors = (np.stack([known[h][0] for h in text_hashes]) if chunks
-                   else np.zeros((0, encoder.dim), dtype=np.float32)).astype(np.float32)
-        sentence_vectors = (np.concatenate([known[h][1] for h in text_hashes]) if chunks
-                            else np.zeros((0, encoder.dim))).astype(SENTENCE_DTYPE)
-        del known
-        articles = {doc_id: p.article for doc_id, p in prepared.items()}
-        article_signatures = _signatures(articles, hashes, previous)
+        vectors, sentence_vectors = assemble_vectors(
+            pending.staging(), text_hashes, [len(c.sentences) for c in chunks], dim, previous, previous_rows, located)
+        keywords = KeywordIndex.build((f"{articles[c.doc_id].title}\n{c.text}" for c in chunks),
+                                      k1=params.bm25_k1, b=params.bm25_b)
+        release_free_memory()  # what it built the postings from
 
         manifest = Manifest(
-            model_id=encoder.model_id,
+            model_id=encoder_id,
             model_spec=model_spec,
-            dim=encoder.dim,
+            dim=dim,
             params=params_dict,
             corpus_fingerprint=fingerprint,
             articles=len(articles),
@@ -199,10 +204,9 @@ def build_index(
             chunks=[StoredChunk(c, h) for c, h in zip(chunks, text_hashes)],
             vectors=vectors,
             sentence_vectors=sentence_vectors,
-            keywords=KeywordIndex.build([f"{articles[c.doc_id].title}\n{c.text}" for c in chunks],
-                                        k1=params.bm25_k1, b=params.bm25_b),
+            keywords=keywords,
             signatures=article_signatures,
-            stories=tuple(stories(list(articles), article_signatures)),
+            stories=article_stories,
         )
         save_index(index_dir, data)
         pending.clear()
@@ -259,31 +263,35 @@ def _previous(index_dir: Path) -> IndexData | None:
         return None
 
 
-def _vectors_by_hash(data: IndexData) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    vectors, sentences = np.asarray(data.vectors), np.asarray(data.sentence_vectors)  # one read each
-    bounds = data.sentence_starts
-    return {stored.text_hash: (vectors[i], sentences[bounds[i]:bounds[i + 1]])
-            for i, stored in enumerate(data.chunks)}
+def _rows_by_hash(data: IndexData) -> dict[str, int]:
+    """The row of each embedded text's vectors in a snapshot."""
+    return {stored.text_hash: i for i, stored in enumerate(data.chunks)}
 
 
-def _embed(encoder: Encoder, items: dict[str, tuple[str, tuple[tuple[int, int], ...]]],
-           progress: Progress | None, save: Callable[[list[str], list, list], None],
-           batch: int = 64) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """(passage vector, sentence vectors) for each key's (text, sentence spans); each batch is
-    handed to `save` as soon as it is made, so a killed build loses one batch at most."""
+def _embedding_input(article: Article, chunk: Chunk, params: IndexParams) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """The text the encoder sees for a chunk, and its sentences' spans in that text."""
+    text = embedding_text(article, chunk, params)
+    shift = len(text) - len(chunk.text)  # the title embedded before the chunk
+    return text, tuple((s + shift, e + shift) for s, e in chunk.sentences)
+
+
+def _embed(encoder: Encoder, items: dict[str, tuple[Article, Chunk]], params: IndexParams,
+           progress: Progress | None, save: Callable[[list[str], list, list], Path],
+           batch: int = 64) -> dict[str, Path]:
+    """Embeds each key's chunk (texts made a batch at a time: all at once they are a copy of the
+    corpus) and hands each batch to `save` as soon as it is made, so a killed build loses one batch
+    at most; returns the file `save` put each key's vectors in."""
     keys = list(items)
     # Longest first, in batches of similar length: padding is wasted work.
-    keys.sort(key=lambda k: -len(items[k][0]))
-    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    keys.sort(key=lambda k: -len(embedding_text(*items[k], params)))
+    out: dict[str, Path] = {}
     if progress:
         progress(0, len(keys))
     for start in range(0, len(keys), batch):
         ids = keys[start:start + batch]
-        passages, sentences = encoder.encode_passages_and_spans([items[k][0] for k in ids],
-                                                                [items[k][1] for k in ids])
-        save(ids, list(passages), list(sentences))
-        # Sentence vectors are kept as they are stored (half precision): the largest part of a build's memory.
-        out.update(zip(ids, ((p, s.astype(SENTENCE_DTYPE)) for p, s in zip(passages, sentences))))
+        texts, spans = zip(*(_embedding_input(*items[k], params) for k in ids))
+        passages, sentences = encoder.encode_passages_and_spans(list(texts), list(spans))
+        out.update(dict.fromkeys(ids, save(ids, list(passages), list(sentences))))
         if progress:
             progress(min(start + batch, len(keys)), len(keys))
     return out

@@ -19,6 +19,7 @@ NUM_PERM = 128
 SHINGLE = 5  # syllables
 THRESHOLD = 0.5
 SCHEME = "affine32"
+SIGN_BATCH = 500
 
 
 def shingles(text: str) -> set[bytes]:
@@ -30,10 +31,13 @@ def signatures(texts: Sequence[str]) -> np.ndarray:
     """One row of NUM_PERM minimum hashes per text (datasketch 2's 32-bit "affine32" scheme)."""
     from datasketch import MinHash
 
-    if not texts:
-        return np.zeros((0, NUM_PERM), dtype=np.uint32)
-    return np.stack([m.hashvalues for m in MinHash.bulk([shingles(t) for t in texts], num_perm=NUM_PERM,
-                                                         scheme=SCHEME)]).astype(np.uint32)
+    rows = [np.zeros((0, NUM_PERM), dtype=np.uint32)]
+    # A few hundred texts' shingle sets at a time: 20,000 articles' at once took ~700 MB.
+    for start in range(0, len(texts), SIGN_BATCH):
+        sets = [shingles(t) for t in texts[start:start + SIGN_BATCH]]
+        rows.append(np.stack([m.hashvalues for m in MinHash.bulk(sets, num_perm=NUM_PERM, scheme=SCHEME)])
+                    .astype(np.uint32))
+    return np.concatenate(rows)
 
 
 def stories(doc_ids: Sequence[str], rows: np.ndarray) -> list[tuple[str, ...]]:

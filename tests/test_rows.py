@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.index.rows import RowFile
+from qa.index.rows import RowFile, RowWriter
 
 
 @pytest.fixture
@@ -47,3 +47,16 @@ def test_one_dimensional_files_read_as_values(tmp_path):
     rows = RowFile(tmp_path / "v.npy")
     assert rows.shape == (10,) and rows.ndim == 1
     assert np.array_equal(rows[2:7], values[2:7]) and rows[3] == 3
+
+
+def test_rows_written_in_any_order_read_back(tmp_path):
+    array = np.arange(6 * 4, dtype=np.float16).reshape(6, 4)
+    writer = RowWriter(tmp_path / "w.npy", array.shape, np.float16)
+    writer.write(3, array[3:6])
+    writer.write(0, array[0])
+    writer.write(1, array[1:3])
+    rows = writer.close()
+    assert rows.shape == (6, 4) and np.array_equal(np.asarray(rows), array)
+    assert np.array_equal(np.load(tmp_path / "w.npy"), array)
+    with pytest.raises(ValueError, match="do not fit"):
+        RowWriter(tmp_path / "x.npy", (2, 4), np.float32).write(1, array[:2])

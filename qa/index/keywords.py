@@ -22,7 +22,8 @@ class KeywordIndex:
         self._vocab = model.vocab_dict
 
     @classmethod
-    def build(cls, texts: Sequence[str], k1: float = 1.5, b: float = 0.75) -> "KeywordIndex":
+    def build(cls, texts: Iterable[str], k1: float = 1.5, b: float = 0.75) -> "KeywordIndex":
+        """`texts` is read once, in order: a generator spares a large build a copy of every passage."""
         model = bm25s.BM25(k1=k1, b=b)  # Lucene BM25, bm25s's default
         model.scores, model.vocab_dict = _lucene_matrix(map(bm25_tokens, texts), k1, b)
         model.unique_token_ids_set = set(model.vocab_dict.values())
@@ -70,8 +71,11 @@ class KeywordIndex:
 
 def _lucene_matrix(docs: Iterable[list[str]], k1: float, b: float) -> tuple[dict, dict[str, int]]:
     """bm25s's score matrix (tokens x documents, CSC), built one document at a time: each keeps only
-    its distinct token ids and their counts (int32), so 94,000 passages need ~1 GB, not the ~6 GB of
-    their tokens as Python lists; bm25s's own builder also loops in Python per token.
+    its distinct token ids and their counts (int32), so 94,000 passages' 33 million postings take
+    ~290 MB, not the ~6 GB of their tokens as Python lists; bm25s's own builder also loops in Python
+    per token. Each document's postings then go to their tokens' next free slots, which keeps the
+    documents in order within each token without sorting all the postings (an argsort and sorted
+    copies of every array took twice the memory: ~1.25 GB at the peak, now ~640 MB with the vocabulary).
     score = idf * tf / (tf + k1 * (1 - b + b * len / avg_len)), idf = ln(1 + (N - df + 0.5) / (df + 0.5))."""
     vocab: defaultdict[str, int] = defaultdict()
     vocab.default_factory = vocab.__len__  # a new token gets the next id, all in C
@@ -83,24 +87,23 @@ def _lucene_matrix(docs: Iterable[list[str]], k1: float, b: float) -> tuple[dict
         counts_of.append(counts.astype(np.int32))
         lengths.append(len(tokens))
     n_docs = len(lengths)
-    lengths_arr = np.asarray(lengths, dtype=np.int64)
-    token = np.concatenate(tokens_of) if tokens_of else np.zeros(0, dtype=np.int32)
-    tf = np.concatenate(counts_of) if counts_of else np.zeros(0, dtype=np.int32)
-    doc = np.repeat(np.arange(n_docs, dtype=np.int32), [len(t) for t in tokens_of])
-    del tokens_of, counts_of
-    # Grouped by token, documents in order within each: CSC.
-    order = np.argsort(token, kind="stable")
-    token, doc, tf = token[order], doc[order], tf[order].astype(np.float32)
-    del order
-    df = np.bincount(token, minlength=len(vocab))
+    df = np.zeros(len(vocab), dtype=np.int64)
+    for distinct in tokens_of:
+        df[distinct] += 1
+    indptr = np.concatenate([[0], np.cumsum(df)])
     idf = np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+    lengths_arr = np.asarray(lengths, dtype=np.int64)
     avg_len = max(float(lengths_arr.mean()) if n_docs else 0.0, 1.0)
     norm = (k1 * ((1 - b) + b * lengths_arr / avg_len)).astype(np.float32)
-    scores = {
-        # Half precision: three significant digits rank as well, and the postings are most of BM25's memory.
-        "data": (idf[token] * tf / (tf + norm[doc])).astype(np.float16),
-        "indices": doc,
-        "indptr": np.concatenate([[0], np.cumsum(df)]).astype(np.int32),
-        "num_docs": n_docs,
-    }
+    # Half precision: three significant digits rank as well, and the postings are most of BM25's memory.
+    data = np.empty(indptr[-1], dtype=np.float16)
+    indices = np.empty(indptr[-1], dtype=np.int32)
+    free = indptr[:-1].copy()
+    for doc, (distinct, counts) in enumerate(zip(tokens_of, counts_of)):
+        slots = free[distinct]
+        tf = counts.astype(np.float32)
+        data[slots] = idf[distinct] * tf / (tf + norm[doc])
+        indices[slots] = doc
+        free[distinct] += 1
+    scores = {"data": data, "indices": indices, "indptr": indptr.astype(np.int32), "num_docs": n_docs}
     return scores, dict(vocab)

@@ -17,6 +17,7 @@ import numpy as np
 
 class RowFile:
     def __init__(self, path: Path):
+        self.path = Path(path)
         with open(path, "rb") as f:
             major, _ = np.lib.format.read_magic(f)
             read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
@@ -63,3 +64,36 @@ class RowFile:
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         whole = self._read(0, self.shape[0])
         return whole if dtype is None else whole.astype(dtype)
+
+
+class RowWriter:
+    """A .npy file of `shape` written row by row, in any order, with `pwrite`: assembled this way
+    the file is never in memory (a mapping would keep each written page resident)."""
+
+    def __init__(self, path: Path, shape: tuple[int, ...], dtype: np.dtype):
+        self.path = Path(path)
+        self.shape = tuple(int(n) for n in shape)
+        self.dtype = np.dtype(dtype)
+        self._row_shape = self.shape[1:]
+        self._row_bytes = int(np.prod(self._row_shape, dtype=np.int64)) * self.dtype.itemsize
+        with open(path, "wb") as f:
+            header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": self.shape}
+            np.lib.format.write_array_header_1_0(f, header)
+            self._offset = f.tell()
+            f.truncate(self._offset + self.shape[0] * self._row_bytes)
+        self._fd = os.open(path, os.O_WRONLY)
+        self._close = weakref.finalize(self, os.close, self._fd)
+
+    def write(self, start: int, rows: np.ndarray) -> None:
+        """Rows `start`, `start + 1`, ... become `rows` (one row, or an array of them)."""
+        data = np.ascontiguousarray(rows, dtype=self.dtype)
+        if data.ndim == len(self._row_shape):
+            data = data[None]
+        if data.shape[1:] != self._row_shape or not 0 <= start <= self.shape[0] - len(data):
+            raise ValueError(f"{len(data)} rows of shape {data.shape[1:]} do not fit at row {start} of {self.shape}")
+        os.pwrite(self._fd, data.tobytes(), self._offset + start * self._row_bytes)
+
+    def close(self) -> RowFile:
+        """The written file, to be read."""
+        self._close()
+        return RowFile(self.path)

@@ -270,8 +270,8 @@ def _write_snapshot(folder: Path, data: IndexData) -> None:
     with open(folder / "chunks.jsonl", "w", encoding="utf-8") as f:
         for stored in data.chunks:
             f.write(json.dumps({**_fields(stored.chunk), "hash": stored.text_hash}, ensure_ascii=False) + "\n")
-    np.save(folder / "vectors.npy", data.vectors, allow_pickle=False)
-    np.save(folder / "sentences.npy", np.asarray(data.sentence_vectors, dtype=SENTENCE_DTYPE), allow_pickle=False)
+    _save_rows(folder / "vectors.npy", data.vectors, np.float32)
+    _save_rows(folder / "sentences.npy", data.sentence_vectors, SENTENCE_DTYPE)
     save_dense(data.dense if data.dense is not None else build_dense(data.vectors), folder / "dense.faiss")
     data.keywords.save(folder / "bm25")
     data.accents.save(folder / ACCENTS_FILE)
@@ -284,6 +284,13 @@ def _write_snapshot(folder: Path, data: IndexData) -> None:
         if path.is_file():
             with open(path, "rb") as fh:
                 os.fsync(fh.fileno())
+
+
+def _save_rows(path: Path, rows: np.ndarray | RowFile, dtype: type) -> None:
+    if isinstance(rows, RowFile) and rows.dtype == dtype:
+        shutil.copyfile(rows.path, path)  # assembled on disk by the build: copied, never read whole
+    else:
+        np.save(path, np.asarray(rows, dtype=dtype), allow_pickle=False)
 
 
 def _fields(record) -> dict:
