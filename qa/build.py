@@ -23,7 +23,7 @@ from .index.pending import PendingVectors
 from .index.store import (IndexData, Manifest, StoredChunk, has_index, load_index,
                           remove_leftovers, save_index, writer_lock)
 from .ingest import DEFAULT_MAX_BYTES, Skipped, read_corpus
-from .memory import release_free_memory
+from .memory import release_free_memory, trim
 from .types import Article, Chunk, Document
 
 log = logging.getLogger(__name__)
@@ -292,6 +292,7 @@ def _embed(encoder: Encoder, items: dict[str, tuple[Article, Chunk]], params: In
         texts, spans = zip(*(_embedding_input(*items[k], params) for k in ids))
         passages, sentences = encoder.encode_passages_and_spans(list(texts), list(spans))
         out.update(dict.fromkeys(ids, save(ids, list(passages), list(sentences))))
+        trim()  # the batch's activations, freed: else the heaps keep them, fragmented
         if progress:
             progress(min(start + batch, len(keys)), len(keys))
     return out

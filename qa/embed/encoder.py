@@ -11,7 +11,6 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from ..errors import QAError
-from ..memory import map_large_allocations
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +65,6 @@ class SentenceTransformerEncoder:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
-        map_large_allocations()  # the activations of long passages would otherwise stay resident
         try:
             self._model = SentenceTransformer(ref.location, device="cpu", local_files_only=True)
         except Exception as exc:  # the library raises many types for a bad or absent model
