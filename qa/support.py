@@ -144,11 +144,13 @@ def numbers_conflict(facts: QuestionFacts, view: TextView,
     """The question's years, editions, days, months and numbered names ("Quận 3") that the text
     lacks while it gives others; days and months that its `article` gives elsewhere are no conflict."""
     years = {n for n in view.numbers if _YEAR.fullmatch(n)}
+    # Texts are read for numbered names and dates only when the question has some.
     labelled = tuple(written for word, number, written in facts.labelled
                      if view.labelled.get(word) and number not in view.labelled[word])
+    dated = conflicts(facts.dates, view.dates, (lambda: article().dates) if article is not None else None) if (
+        facts.dates.days or facts.dates.months) else ()
     return tuple(n for n in facts.ordinals if n not in view.ordinals and view.ordinals) + tuple(
-        n for n in facts.numbers if _YEAR.fullmatch(n) and n not in years and years) + labelled + conflicts(
-        facts.dates, view.dates, (lambda: article().dates) if article is not None else None)
+        n for n in facts.numbers if _YEAR.fullmatch(n) and n not in years and years) + labelled + dated
 
 
 _YEAR = re.compile(r"(?:19|20)\d\d")
