@@ -7,10 +7,9 @@ from typing import Sequence
 
 import numpy as np
 
-from .normalize import fold_diacritics, normalize_query
+from .normalize import normalize_query
 from .question import QuestionFacts
 from .support import Support, TextView, answers_kind, names_found, numbers_found, term_share
-from .tokens import STOPWORDS, syllables
 from .types import AnswerSentence, Passage
 
 # What a candidate sentence is scored on (see `extract_answer`).
@@ -43,17 +42,6 @@ class AnswerParams:
     weights: tuple[float, ...] = (-0.246, 59.126, 2.491, 3.135, 0.052, 0.717, 0.39, 0.062, -0.104, -0.657, -0.004,
                                    0.284, 0.073)
     bias: float = -1.993
-
-
-def content_words(text: str) -> set[str]:
-    return {w for w in (fold_diacritics(s) for s in syllables(text)) if w not in STOPWORDS}
-
-
-def overlap(query_words: set[str], text: str) -> float:
-    """Share of the query's content words found in `text` (folded, so accents don't matter)."""
-    if not query_words:
-        return 0.0
-    return len(query_words & content_words(text)) / len(query_words)
 
 
 @dataclass(frozen=True)
@@ -135,7 +123,11 @@ def extract_answer(facts: QuestionFacts, query_vector: np.ndarray, passages: Seq
     return Extract(tuple(chosen), float(cosines[order[0]]), bool(X[order[0], 5]), float(best), tuple(candidates), X)
 
 
+def ends_run(sentences: Sequence[AnswerSentence], i: int) -> bool:
+    """Whether sentence i is the last of a run from one passage: its [n] follows it, once per run."""
+    return i + 1 == len(sentences) or sentences[i + 1].citation != sentences[i].citation
+
+
 def format_answer(sentences: Sequence[AnswerSentence]) -> str:
     """The sentences with one [n] after each run of sentences from passage n."""
-    return " ".join(s.text if i + 1 < len(sentences) and sentences[i + 1].citation == s.citation
-                    else f"{s.text} [{s.citation}]" for i, s in enumerate(sentences))
+    return " ".join(f"{s.text} [{s.citation}]" if ends_run(sentences, i) else s.text for i, s in enumerate(sentences))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Mapping, Sequence
 
+from .answer import ends_run
 from .filters import format_date
 from .types import Answer, Article, Passage
 
@@ -41,8 +42,8 @@ def answer_markdown(answer: Answer, articles: Mapping[str, Article]) -> str:
         return "\n".join(lines) + "\n"
     if answer.short is not None:
         lines += [f"**Trả lời ngắn:** {md_text(answer.short.text)} [{answer.short.citation}]", ""]
-    body = " ".join(md_text(s.text) if i + 1 < len(answer.sentences) and answer.sentences[i + 1].citation == s.citation
-                    else f"{md_text(s.text)} [{s.citation}]" for i, s in enumerate(answer.sentences))
+    body = " ".join(f"{md_text(s.text)} [{s.citation}]" if ends_run(answer.sentences, i) else md_text(s.text)
+                    for i, s in enumerate(answer.sentences))
     lines += [f"**Đáp:** {body}", "", f"Độ tin cậy: {min(99, int(answer.confidence * 100))}%. Nguồn:", ""]
     cited = {s.citation for s in answer.sentences}
     lines += [f"- {source_line(p, articles.get(p.doc_id))}" for p in answer.passages if p.rank in cited]

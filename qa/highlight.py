@@ -21,6 +21,7 @@ import re
 import unicodedata
 from typing import Iterable, Sequence
 
+from .answer import ends_run
 from .normalize import fold_diacritics, normalize_query
 from .tokens import STOPWORDS, SYLLABLE, syllables
 from .types import Answer, AnswerSentence, Passage, ShortAnswer
@@ -212,8 +213,7 @@ def answer_html(sentences: Sequence[AnswerSentence], short: ShortAnswer | None =
         if short is not None and i == 0 and s.start <= short.start < short.end <= s.end:
             marks = [(short.start - s.start, short.end - s.start)]
         body = render_marked(s.text, support=marks).replace(f'class="{SUPPORT_CLASS}"', f'class="{SHORT_CLASS}"')
-        last_of_run = i + 1 == len(sentences) or sentences[i + 1].citation != s.citation
-        parts.append(f"{body} {_cite(s.citation, anchor)}" if last_of_run else body)
+        parts.append(f"{body} {_cite(s.citation, anchor)}" if ends_run(sentences, i) else body)
     return wrap(" ".join(parts), "qa-text qa-answer")
 
 

@@ -37,10 +37,10 @@ def read_corpus(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[list[Do
     docs: list[Document] = []
     skipped: list[Skipped] = []
     if path.is_dir():
-        entries = _read_files(path, _walk(path, set()), max_bytes)
+        entries = _read_files(path, article_files(path), max_bytes)
     elif path.suffix.lower() == ".jsonl":
         entries = _read_jsonl(path)
-    elif path.suffix.lower() in TEXT_SUFFIXES or path.suffix.lower() in DOCUMENT_SUFFIXES:
+    elif is_article_file(path):
         entries = _read_files(path.parent, [path], max_bytes)  # a single article
     else:
         raise CorpusError(f"Cannot read {path} as a corpus: give a folder, a .jsonl file or a {_CORPUS_FILES} file.")
@@ -55,8 +55,6 @@ def _read_files(root: Path, files: Iterable[Path], max_bytes: int) -> Iterator[D
     for file in files:
         suffix = file.suffix.lower()
         fmt = TEXT_SUFFIXES.get(suffix)
-        if fmt is None and suffix not in DOCUMENT_SUFFIXES:
-            continue
         name = file.relative_to(root).as_posix()
         try:
             size = file.stat().st_size
@@ -95,6 +93,15 @@ def _document(name: str, data: bytes, suffix: str) -> Document | Skipped:
     if not found.text.strip():
         return Skipped(name, "is empty")
     return Document(doc_id=name, raw=found.text, fmt="txt", title=found.title)
+
+
+def is_article_file(path: Path) -> bool:
+    return path.suffix.lower() in TEXT_SUFFIXES or path.suffix.lower() in DOCUMENT_SUFFIXES
+
+
+def article_files(folder: Path) -> Iterator[Path]:
+    """The files under `folder` that the indexer reads as articles, sorted; hidden ones left out."""
+    return (path for path in _walk(folder, set()) if is_article_file(path))
 
 
 def _walk(folder: Path, seen: set[Path]) -> Iterator[Path]:

@@ -14,7 +14,7 @@ from typing import Sequence
 from .build import BuildReport, build_index
 from .embed.encoder import Encoder
 from .errors import QAError
-from .ingest import DOCUMENT_SUFFIXES, TEXT_SUFFIXES
+from .ingest import article_files
 from .upload import recorded_spec
 
 REMOVED = ".removed"
@@ -39,21 +39,22 @@ def remove_articles(doc_ids: Sequence[str], corpus: Path, index_dir: Path, encod
         raise RemoveError(f"Kho bài viết {corpus} không phải một thư mục: hãy xoá bản ghi khỏi tệp đó rồi lập chỉ "
                           "mục lại.")
     root = corpus.resolve()
-    files = [_file_of(root, doc_id) for doc_id in dict.fromkeys(doc_ids)]
+    doc_ids = list(dict.fromkeys(doc_ids))
+    files = [_file_of(root, doc_id) for doc_id in doc_ids]
     if not files:
         raise RemoveError("Chưa chọn bài nào để xoá.")
-    remaining = _articles_left(root, files)
-    if remaining == 0:
+    going = set(files)
+    if not any(path not in going for path in article_files(root)):
         raise RemoveError("Không thể xoá hết mọi bài: kho cần ít nhất một bài để trả lời câu hỏi.")
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     kept_in = root / REMOVED / stamp
-    for doc_id, path in zip(dict.fromkeys(doc_ids), files):
+    for doc_id, path in zip(doc_ids, files):
         target = kept_in / doc_id
         target.parent.mkdir(parents=True, exist_ok=True)
         path.rename(target)
     model = recorded_spec(Path(index_dir), encoder) if encoder is not None else None
     report = build_index(root, Path(index_dir), model=model, encoder=encoder)
-    return RemoveResult(tuple(dict.fromkeys(doc_ids)), kept_in, report)
+    return RemoveResult(tuple(doc_ids), kept_in, report)
 
 
 def _file_of(root: Path, doc_id: str) -> Path:
@@ -65,10 +66,3 @@ def _file_of(root: Path, doc_id: str) -> Path:
     if not path.is_file():
         raise RemoveError(f"Kho không có bài “{doc_id}” (có thể đã được xoá).")
     return path
-
-
-def _articles_left(root: Path, files: list[Path]) -> int:
-    suffixes = set(TEXT_SUFFIXES) | set(DOCUMENT_SUFFIXES)
-    going = set(files)
-    return sum(1 for p in root.rglob("*") if p.is_file() and p.suffix.lower() in suffixes and p not in going
-               and not any(part.startswith(".") for part in p.relative_to(root).parts))

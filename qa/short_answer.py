@@ -52,7 +52,7 @@ def short_answer(facts: QuestionFacts, question: str, sentence: str) -> tuple[in
     if facts.expects == "number":
         return _figure(facts, question, sentence)
     if facts.expects == "date":
-        return _first_new(_DATE, question, sentence)
+        return _new_date(question, sentence)
     if facts.expects in ("person", "place") and not facts.english:  # names the text translates: no check
         return _name(question, sentence, place=facts.expects == "place")
     return None
@@ -113,9 +113,10 @@ def _with_unit(unit: str, sentence: str, end: int) -> int:
     return end
 
 
-def _first_new(pattern: re.Pattern, question: str, sentence: str) -> tuple[int, int] | None:
+def _new_date(question: str, sentence: str) -> tuple[int, int] | None:
+    """The first date in the sentence that the question does not itself give."""
     asked = _fold(question)
-    for m in pattern.finditer(sentence):
+    for m in _DATE.finditer(sentence):
         digits = re.findall(r"\d+", m.group())
         if digits and all(re.search(rf"(?<!\d){d}(?!\d)", asked) for d in digits):
             continue  # the question's own date
