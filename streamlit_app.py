@@ -46,6 +46,18 @@ ARTICLES_PER_PAGE = 25
 EXAMPLE_TITLES = 6  # questions tried on the newest articles' titles
 REMOVE_CHOICES = 50  # matches offered for removal: the search narrows them
 
+# Opens the article at the cited passage. A fixed script (no user text in it); it retries briefly
+# because the dialog's article may be laid out after the script runs.
+SCROLL_TO_PASSAGE = """<script>(() => {
+  let tries = 0;
+  const go = () => {
+    const focus = [...document.querySelectorAll('[role="dialog"] .qa-focus')].pop();
+    if (focus) focus.scrollIntoView({block: "center"});
+    else if (tries++ < 40) setTimeout(go, 50);
+  };
+  go();
+})();</script>"""
+
 PAGE_CSS = HIGHLIGHT_CSS + """
 .qa-card-head { font-weight: 600; margin-bottom: .15rem; }
 .qa-rank { display: inline-block; min-width: 2.1em; padding: 0 .35em; margin-right: .35em; border-radius: .6em;
@@ -575,6 +587,7 @@ def read_article(article: Article, passage: Passage, answer: Answer) -> None:
     st.caption(f"Đoạn [{passage.rank}] nằm trong khung xanh; câu dùng để trả lời được tô vàng; "
                "từ của câu hỏi được gạch chân.")
     st.html(article_html(article.text, passage, answer))
+    st.html(SCROLL_TO_PASSAGE, unsafe_allow_javascript=True)
 
 
 # --- the page ---------------------------------------------------------------------------------

@@ -13,9 +13,13 @@ Choices:
 - date: a timestamp line ("Cập nhật: 08:04, 13/03/2020") needs a time or a label; a bare
   date line is the site's "today" clock and is dropped unused. Else a dated lead
   ("Ngày 14/12/2016 tại ..."). No year, no date: a field is left empty rather than guessed.
-- source/author: only from a byline at the end or a "(MOFA) - " lead prefix, never from
-  a photo credit. The prefix is removed from the lead (it is metadata, and answers
-  quoting the lead should not start with it); the lead's date stays (it is the sentence).
+- source/author: from a byline or an issuer's signature at the end ("Bộ Ngoại giao" under a
+  press release), a "(MOFA) - " lead prefix, or "Thông cáo báo chí của Bộ Ngoại giao" in the
+  title. Failing those, from photo credits, only when every credit names one staff
+  photographer's outlet ("Ảnh: Dương Giang/TTXVN"): a bare "Ảnh: AFP" credits a picture bought
+  from a wire, not the article. The prefix is removed from the lead (it is metadata, and
+  answers quoting the lead should not start with it); the lead's date stays (it is the sentence).
+- a fallback title skips photo captions: a page without a headline is named by its lead.
 - repeated lines: exact repeats are dropped; near-repeats (glued words) are kept as is.
 """
 from __future__ import annotations
@@ -82,9 +86,16 @@ _TOPIC = re.compile(r"(?:chủ đề|từ khóa|từ khoá|tags?|thẻ)(?P<colon
 # --- title, captions, bylines ---------------------------------------------
 _TERMINAL = re.compile(r"[.:;,…]['\"”’)]*$")  # a sentence or a label, not a heading
 _SENTENCE_END = re.compile(r"[.!?…]+['\"”’)]*\s+")
-_CLAUSE_BREAK = re.compile(r"[;:](?=\s)|\s[–—-]\s")  # where a long fallback title may be cut
+_CLAUSE_BREAK = re.compile(r"[;:](?=\s)|(?<!\d)\s[–—-]\s")  # where a long fallback title may be cut, not "11 – 17/5"
 # Photo captions carry a credit: "(Ảnh: Đỗ Quyên/Vietnam+)", "Ảnh: Dương Giang/TTXVN", "(Nguồn THX/TTXVN)".
 _CAPTION = re.compile(r"\b(?:ảnh|nguồn|photo)\s*:|\((?:ảnh|nguồn)\b|ảnh minh ho[ạa]", re.I)
+# A caption line ends with its credit; group "credit" is what follows "Ảnh:" / "Nguồn".
+_CAPTION_LINE = re.compile(r".*?[(\s]?(?:Ảnh|Nguồn|Photo)\s*:?\s+(?P<credit>[^():]{2,60}?)\)?\s*$", re.I)
+# Press releases are signed by the issuing body: "Bộ Ngoại giao", "Văn phòng Chính phủ".
+_ISSUER = r"(?:Bộ|Văn phòng|Ủy ban|Uỷ ban|Đại sứ quán|Tổng Lãnh sự quán|Phái đoàn|Cục|Tổng cục|Sở) [A-ZĐÂĂÊÔƠƯ][\w ]{1,40}"
+_SIGNATURE = re.compile(_ISSUER)
+_RELEASE = re.compile(r"Thông cáo(?: báo chí)?(?: chung)?\s+(?:của\s+|[-–—:]\s*)(?P<issuer>%s?)(?=\s+(?:về|nhân|tại)\b|\s*$)"
+                      % _ISSUER, re.I)
 # An outlet named by its web address: "Theo dantri.com.vn".
 _DOMAIN = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:vn|com|net|org|info)(?:\.vn)?")
 _THEO = re.compile(r"(?:Theo|Nguồn)\s*:?\s+(?P<source>%s|[^.;:!?]{2,60}?)\s*\.?" % _DOMAIN.pattern)  # "Theo TTXVN"
@@ -152,8 +163,10 @@ def _clean_lines(lines: list[str], title: str) -> dict[str, str]:
     author, source, kept = _take_byline(kept)
     lead_source, lead_date, kept = _take_lead(kept)
     text = normalize_text("\n".join(kept))
+    release = _RELEASE.search(title)
     return {"title": title or _first_sentence(text), "text": text, "date": date or lead_date,
-            "source": source or lead_source, "author": author}
+            "source": source or lead_source or (release["issuer"] if release else "") or _credited_outlet(kept),
+            "author": author}
 
 
 def _cut_tail(lines: list[str]) -> list[str]:
@@ -246,6 +259,8 @@ def _take_byline(lines: list[str]) -> tuple[str, str, list[str]]:
             author, source = named["author"], outlet
         elif not (author or source) and _OUTLET.fullmatch(last):
             source = last.strip("()")
+        elif not (author or source) and after_sentence and _SIGNATURE.fullmatch(last):
+            source = last
         elif not author and _is_name(last) and (source or after_sentence):
             author = last
         else:
@@ -259,6 +274,21 @@ def _is_name(text: str) -> bool:
     words = [w for w in re.split(r"\s*(?:,|–|-|\bvà\b)\s*|\s+", text) if w]
     return (2 <= len(words) <= 8 and len(text) <= 50 and not _OUTLET.fullmatch(text)
             and all(w[0].isupper() and w.replace(".", "").isalpha() for w in words))
+
+
+def _credited_outlet(lines: list[str]) -> str:
+    """The outlet of the staff photographer every photo credit names ("Ảnh: Dương Giang/TTXVN"), else ""."""
+    outlets = set()
+    for line in lines:
+        m = _CAPTION_LINE.fullmatch(line) if _CAPTION.search(line) else None
+        if not m:
+            continue
+        *photographer, outlet = m["credit"].split("/")
+        outlet = outlet.strip()
+        if not photographer or not _is_name(photographer[-1].strip()) or not _OUTLET.fullmatch(outlet):
+            return ""  # a wire picture, or a credit read in no known form: the outlet is not known
+        outlets.add(outlet)
+    return outlets.pop() if len(outlets) == 1 else ""
 
 
 def _take_lead(lines: list[str]) -> tuple[str, str, list[str]]:
@@ -298,12 +328,13 @@ def _strip_markdown(text: str) -> tuple[str, str]:
 
 
 def _first_sentence(text: str, limit: int = 120) -> str:
-    """Fallback title: the first sentence; a long one is cut at a clause break within
-    1.25 * `limit` characters, else at a word boundary before `limit`, marked with "…"."""
-    first = next((line for line in text.split("\n") if line), "")
+    """Fallback title: the first sentence that is not a photo caption; one longer than 1.25 *
+    `limit` characters is cut at a clause break, else at a word boundary before `limit`, marked "…"."""
+    first = next((line for line in text.split("\n")
+                  if line and not (_CAPTION.search(line) and _CAPTION_LINE.fullmatch(line))), "")
     end = _SENTENCE_END.search(first)
     sentence = (first[:end.start()] if end else first).rstrip(" .")
-    if len(sentence) <= limit:
+    if len(sentence) <= limit * 5 // 4:
         return sentence
     breaks = [m.start() for m in _CLAUSE_BREAK.finditer(sentence, limit // 2, limit * 5 // 4)]
     if breaks:

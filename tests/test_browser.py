@@ -270,6 +270,29 @@ def test_a_citation_link_scrolls_to_its_source(page):
     assert 0 <= top < page.viewport_size["height"], top
 
 
+def test_the_full_article_opens_at_the_cited_passage(server, browser):
+    pg = open_session(browser, server["url"])  # a fresh chat: its first "Đọc toàn bài" is the cited passage's
+    pg.set_viewport_size({"width": 1360, "height": 700})  # a laptop screen: the article is taller
+    try:
+        ask(pg, "Hoa Kỳ mở Văn phòng CDC khu vực Đông Nam Á tại Hà Nội vào ngày nào?")  # near the article's end
+        pg.get_by_role("button", name="Đọc toàn bài").first.click()
+        dialog = pg.get_by_role("dialog")
+        focus = dialog.locator(".qa-focus").first
+        focus.wait_for(timeout=ANSWER_TIMEOUT)
+        pg.wait_for_timeout(800)
+        box, height = focus.bounding_box(), pg.viewport_size["height"]
+        assert box["y"] < height and box["y"] + box["height"] > 0, box  # in view
+        scrolled = pg.evaluate("""() => { let most = 0;
+            for (let e = document.querySelector('[role="dialog"] .qa-focus'); e; e = e.parentElement)
+                most = Math.max(most, e.scrollTop);
+            return most; }""")
+        assert scrolled > 0  # the passage is far down the article: the view had to move to it
+        assert "TTXVN" in dialog.locator(".qa-meta").inner_text()  # the outlet from the photo credit
+        assert not pg.dialogs and not pg.errors
+    finally:
+        pg.context.close()
+
+
 def test_press_releases_upload_answer_and_removal(page):
     from conftest import make_docx  # noqa: PLC0415 - the DOCX is built in the test, from python-docx
 

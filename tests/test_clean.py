@@ -71,12 +71,14 @@ def test_seed_metadata(prefix: str) -> None:
     assert article.title not in article.text  # the title line moved to Article.title
 
 
-def test_seed_002_without_title_line_uses_first_sentence() -> None:
+def test_seed_002_without_headline_is_named_by_its_lead_not_its_caption() -> None:
     article = seed("002")
-    assert article.title.startswith("Tại sân bay quốc tế Nội Bài (Hà Nội), các đại biểu tiễn Thủ tướng")
-    assert len(article.title) <= 150 and "Ảnh:" not in article.title
-    # the photo credit "Ảnh: .../TTXVN" is not the outlet, the dates in the text are not the article's
-    assert (article.date, article.source, article.author) == ("", "", "")
+    # whole: the sentence fits, and a date range "11 – 17/5" is no clause break
+    assert article.title == ("Nhân dịp này, Thủ tướng Phạm Minh Chính sẽ dẫn đầu Đoàn đại biểu Việt Nam thăm làm "
+                             "việc tại Hoa Kỳ và Liên hợp quốc từ ngày 11 – 17/5/2022")
+    # the staff photographer's credit "Ảnh: Dương Giang/TTXVN" names the outlet; the trip's dates are
+    # not the publication date
+    assert (article.date, article.source, article.author) == ("", "TTXVN", "")
     assert article.text.startswith("Tại sân bay quốc tế Nội Bài")  # the caption stays as text
 
 
@@ -169,6 +171,43 @@ def test_date_without_year_and_spelled_out_lead_date() -> None:
         "b.txt", f"Họp báo thường kỳ Bộ Ngoại giao\n\nHÀ NỘI (TTXVN) - Ngày 14 tháng 12 năm 2016, {body}", "txt"))
     assert (spelled.date, spelled.source) == ("2016-12-14", "TTXVN")
     assert spelled.text.startswith("Ngày 14 tháng 12 năm 2016, Bộ Ngoại giao")
+
+
+BODY = "Hai bên nhất trí tăng cường hợp tác kinh tế, thương mại và đầu tư trong thời gian tới."
+
+
+@pytest.mark.parametrize("captions, source", [
+    (["Hai bộ trưởng hội đàm. Ảnh: Dương Giang/TTXVN", "Toàn cảnh hội đàm. (Ảnh: Lâm Khánh/TTXVN)"], "TTXVN"),
+    (["Hai bộ trưởng hội đàm. Ảnh: AFP"], ""),  # a wire picture, not the article's outlet
+    (["Hai bộ trưởng hội đàm. (Nguồn THX/TTXVN)"], ""),
+    (["Hai bộ trưởng hội đàm. Ảnh: Dương Giang/TTXVN", "Toàn cảnh. Ảnh: Reuters"], ""),
+    (["Hai bộ trưởng hội đàm. Ảnh: Dương Giang/TTXVN", "Toàn cảnh. Ảnh: Văn Điệp/VNA"], ""),  # they disagree
+])
+def test_outlet_from_photo_credits_only_when_every_credit_names_it(captions: list[str], source: str) -> None:
+    raw = "\n\n".join(["Việt Nam và Lào hội đàm cấp Bộ trưởng", captions[0], BODY, *captions[1:], BODY + " Hết."])
+    assert clean_document(Document("c.txt", raw, "txt")).source == source
+
+
+def test_byline_outranks_photo_credit() -> None:
+    raw = "\n\n".join(["Việt Nam và Lào hội đàm cấp Bộ trưởng", "Hội đàm. Ảnh: Dương Giang/TTXVN", BODY,
+                        "HẢI NGỌC (Vietnam+)"])
+    article = clean_document(Document("c.txt", raw, "txt"))
+    assert (article.source, article.author) == ("Vietnam+", "HẢI NGỌC")
+
+
+def test_press_release_issuer_from_signature_or_title() -> None:
+    signed = clean_document(Document("s.txt", "\n\n".join(
+        ["Thông cáo báo chí về Hội nghị Bộ trưởng Ngoại giao ASEAN", "Hà Nội, ngày 2/8/2021", BODY, "Bộ Ngoại giao"]),
+        "txt"))
+    assert (signed.source, signed.date) == ("Bộ Ngoại giao", "2021-08-02")
+    assert not signed.text.endswith("Bộ Ngoại giao")
+    titled = clean_document(Document("t.txt", "\n\n".join(
+        ["Thông cáo báo chí của Bộ Ngoại giao về chuyến thăm của Thủ tướng Lào", BODY]), "txt"))
+    assert titled.source == "Bộ Ngoại giao"
+    # a sentence that ends the article is not a signature
+    unsigned = clean_document(Document("u.txt", "\n\n".join(["Việt Nam và Lào hội đàm cấp Bộ trưởng", BODY,
+                                                               "Bộ Ngoại giao hai nước sẽ họp lại vào năm sau."]), "txt"))
+    assert unsigned.source == ""
 
 
 # --- other formats -------------------------------------------------------------
