@@ -45,6 +45,7 @@ VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7))
 ARTICLES_PER_PAGE = 25
 EXAMPLE_TITLES = 6  # questions tried on the newest articles' titles
 REMOVE_CHOICES = 50  # matches offered for removal: the search narrows them
+UPLOAD_MB = max(1, DEFAULT_MAX_BYTES // (1024 * 1024))
 
 # Opens the article at the cited passage. A fixed script (no user text in it); it retries briefly
 # because the dialog's article may be laid out after the script runs.
@@ -57,6 +58,26 @@ SCROLL_TO_PASSAGE = """<script>(() => {
   };
   go();
 })();</script>"""
+# After a new answer the page rests on the bottom of its last source (the chat pins itself to the
+# bottom), or where the reader left it, above the new question. Bring the question and its answer
+# into view instead: once the page has stopped moving (Streamlit keeps pinning while its scroll
+# animation runs, and lets go on a scroll made after it), scroll once; never after the reader has
+# scrolled, clicked or typed.
+SCROLL_TO_QUESTION = """<script>(() => {
+  const question = [...document.querySelectorAll('.qa-question')].pop()?.closest('[data-testid="stChatMessage"]');
+  const box = document.querySelector('[data-testid="stAppScrollToBottomContainer"]');
+  if (!question || !box) return;
+  let seen = "", since = Date.now();
+  const started = since;
+  const timer = setInterval(() => {
+    const now = box.scrollHeight + ":" + box.scrollTop;
+    if (now !== seen) { seen = now; since = Date.now(); }
+    else if (Date.now() - since > 300) { stop(); question.scrollIntoView({block: "start"}); }
+    if (Date.now() - started > 6000) stop();
+  }, 50);
+  const stop = () => clearInterval(timer);
+  for (const e of ["wheel", "touchstart", "mousedown", "keydown"]) addEventListener(e, stop, {once: true, capture: true});
+})();</script>"""
 
 PAGE_CSS = HIGHLIGHT_CSS + """
 .qa-card-head { font-weight: 600; margin-bottom: .15rem; }
@@ -66,6 +87,14 @@ PAGE_CSS = HIGHLIGHT_CSS + """
 .qa-answer { font-size: 1.05rem; }
 .qa-cite { color: #1f6feb; font-weight: 600; }
 .qa-question { white-space: pre-wrap; }
+[data-testid="stChatMessage"] { scroll-margin-top: 4rem; }  /* clear of the page's top bar */
+/* The file uploader's own words are English; the page speaks Vietnamese. */
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p { font-size: 0; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after {
+  content: "Chọn tệp"; font-size: .875rem; }
+[data-testid="stFileUploaderDropzoneInstructions"] span { font-size: 0; }
+[data-testid="stFileUploaderDropzoneInstructions"] span::after {
+  content: "Tối đa UPLOAD_MB MB mỗi tệp"; font-size: .8rem; }
 /* The sidebar opener says what it opens (an icon alone is lost on a phone). */
 [data-testid="stExpandSidebarButton"]::after { content: "Kho bài viết"; margin-left: .3rem; font-size: .85rem; }
 .qa-articles { list-style: none; padding: 0; margin: 0; max-height: 24rem; overflow-y: auto; }
@@ -73,7 +102,7 @@ PAGE_CSS = HIGHLIGHT_CSS + """
 .qa-articles, .qa-articles li { margin-left: 0 !important; padding-left: 0 !important; }
 .qa-articles .qa-article-title { font-size: .9rem; line-height: 1.35; }
 .qa-articles .qa-meta { margin: .1rem 0 0; font-size: .8rem; }
-"""
+""".replace("UPLOAD_MB", str(UPLOAD_MB))
 
 
 # --- shared state: one engine per (corpus, index), for every session --------------------------
@@ -314,7 +343,7 @@ def upload_form(lib: Library, engine: Engine) -> None:
     files = st.file_uploader(
         "Tệp .txt, .md, .html, .pdf, .docx hoặc .jsonl", type=[s.lstrip(".") for s in ALLOWED_SUFFIXES],
         accept_multiple_files=True, key=f"uploader-{generation}",
-        max_upload_size=max(1, DEFAULT_MAX_BYTES // (1024 * 1024)),
+        max_upload_size=UPLOAD_MB,
         help="Mỗi tệp là một bài báo hay một thông cáo (văn bản UTF-8, PDF có lớp chữ, DOCX); tệp .jsonl gồm mỗi "
              "dòng một bài với các trường id, title, date, source, text.",
     )
@@ -462,6 +491,7 @@ def ask(question: str, messages: list[dict], engine: Engine, settings: Settings)
             reply["seconds"] = time.perf_counter() - started
         messages.append(reply)
         show_reply(len(messages) - 1, reply, engine)
+    st.html(SCROLL_TO_QUESTION, unsafe_allow_javascript=True)
 
 
 def show_message(index: int, message: dict, engine: Engine) -> None:

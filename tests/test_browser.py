@@ -157,6 +157,13 @@ def ask(pg, question: str) -> float:
     return time.perf_counter() - started
 
 
+def wait_question_on_top(pg) -> None:
+    """Until the page shows the last question at the top, below the top bar (the page scrolls there
+    once it settles)."""
+    pg.wait_for_function("() => { const top = [...document.querySelectorAll('.qa-question')].pop()"
+                         ".getBoundingClientRect().top; return 60 <= top && top < 160; }", timeout=10_000)
+
+
 def send(pg, question: str) -> None:
     box = pg.locator('[data-testid="stChatInputTextArea"]')
     box.fill(question)
@@ -186,7 +193,7 @@ def test_question_shows_the_cited_passage_fast(page, tmp_path, capsys):
     assert "42 triệu liều vaccine" in page.locator(".qa-answer").last.inner_text()
     assert "[1]" in page.locator(".qa-answer").last.inner_text()
     assert card.locator("mark.qa-support").count() >= 1
-    assert "Hội nghị Cấp cao đặc biệt ASEAN" in card.locator(".qa-card-head").inner_text()
+    assert "Thủ tướng Phạm Minh Chính sẽ dẫn đầu Đoàn đại biểu" in card.locator(".qa-card-head").inner_text()
     shot = screenshot_path(tmp_path)
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000
@@ -258,6 +265,16 @@ def test_concurrent_sessions_each_get_their_own_answer(server, browser):
             pg.context.close()
 
 
+def test_the_page_speaks_vietnamese(page):
+    assert page.get_by_text("Deploy", exact=True).count() == 0  # .streamlit/config.toml: no developer toolbar
+    shown = page.evaluate("""() => {
+        const p = document.querySelector('[data-testid=stFileUploaderDropzone] button [data-testid=stMarkdownContainer] p');
+        const hint = document.querySelector('[data-testid=stFileUploaderDropzoneInstructions] span');
+        return [getComputedStyle(p).fontSize, getComputedStyle(p, '::after').content,
+                getComputedStyle(hint).fontSize, getComputedStyle(hint, '::after').content]; }""")
+    assert shown == ["0px", '"Chọn tệp"', "0px", '"Tối đa 5 MB mỗi tệp"'], shown  # not "Upload", "5MB per file"
+
+
 def test_a_citation_link_scrolls_to_its_source(page):
     ask(page, QUESTIONS[0])
     link = page.locator(".qa-answer").last.locator("sup.qa-cite a").first
@@ -268,6 +285,19 @@ def test_a_citation_link_scrolls_to_its_source(page):
     page.wait_for_timeout(800)
     top = page.evaluate(f"() => document.getElementById('{target[1:]}').getBoundingClientRect().top")
     assert 0 <= top < page.viewport_size["height"], top
+
+
+def test_each_answer_is_shown_from_its_question_not_from_the_bottom_of_its_sources(server, browser):
+    pg = open_session(browser, server["url"])
+    pg.set_viewport_size({"width": 1360, "height": 700})  # a laptop screen: the sources run below it
+    try:
+        for question in QUESTIONS:
+            ask(pg, question)
+            wait_question_on_top(pg)
+            bottom = pg.evaluate("() => [...document.querySelectorAll('.qa-answer')].pop().getBoundingClientRect().bottom")
+            assert bottom <= 700, (question, bottom)
+    finally:
+        pg.context.close()
 
 
 def test_the_full_article_opens_at_the_cited_passage(server, browser):
@@ -341,6 +371,7 @@ def test_the_chat_fits_a_phone(server, browser, tmp_path):
         pg.locator('[data-testid="stChatInputTextArea"]').wait_for(timeout=READY_TIMEOUT)
         pg.get_by_role("button", name=QUESTIONS[0]).wait_for(timeout=READY_TIMEOUT)
         ask(pg, QUESTIONS[0])
+        wait_question_on_top(pg)
         widths = pg.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
         assert widths[0] <= widths[1], widths  # no horizontal scroll
         assert "42 triệu liều" in pg.locator(".qa-answer").last.inner_text()
