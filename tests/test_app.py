@@ -112,7 +112,7 @@ def test_seed_question_shows_answer_evidence_and_source(app_env):
     link = re.search(r'<sup class="qa-cite"><a href="#(qa-source-[\w-]+-1)">\[1\]</a></sup>', markup)
     assert link and f'id="{link[1]}"' in markup
     # The cited passage is open: its title, its outlet line, and the supporting sentence marked in it.
-    assert "Hội nghị Cấp cao đặc biệt ASEAN – Hoa Kỳ" in markup
+    assert "Thủ tướng Phạm Minh Chính sẽ dẫn đầu Đoàn đại biểu Việt Nam" in markup
     assert '<mark class="qa-support">' in markup and '<mark class="qa-term">' in markup
     # The other passages sit in expanders labelled with number, title and outlet.
     labels = [e.label for e in reply.expander if e.label.startswith("\\[")]
