@@ -83,7 +83,7 @@ def _article_hash(article: Article) -> str:
 
 # Bumped whenever cleaning or chunking changes its output: an index built before then prepares
 # every article again on its next build (chunks whose text did not change keep their vectors).
-PREPARATION_VERSION = 3
+PREPARATION_VERSION = 4
 
 
 def _document_hash(doc: Document, preparation: str) -> str:
