@@ -62,10 +62,10 @@ class AbstainParams:
     # the shown answer is right); weights in the order of FEATURES. At 0.5, on those questions,
     # 12% of answerable and 88% of unanswerable questions are declined, and 84% of the answers
     # shown are right: a shown answer is more likely right than not.
-    weights: tuple[float, ...] = (6.125, 15.019, 2.071, 3.131, -3.381, -3.446, -4.134, -0.37, -0.702, -4.836, 0.401,
-                                   1.029, -0.045,
-                                   2.444, 2.827, 1.893, -3.16, 1.066, 1.141, -10.273, 0.651, 1.162, 1.012, -0.957)
-    bias: float = -21.937
+    weights: tuple[float, ...] = (5.904, 15.077, 2.066, 3.143, -3.409, -3.443, -3.903, -0.367, -0.705, -4.833, 0.397,
+                                   0.99, -0.048,
+                                   2.443, 2.832, 1.711, -3.126, 0.712, 1.123, -7.698, 0.631, 1.14, 1.044, -0.941)
+    bias: float = -21.759
     threshold: float = 0.5
 
 

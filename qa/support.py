@@ -98,6 +98,12 @@ Known = Callable[[Sequence[str]], Sequence[str]]  # the corpus vocabulary: which
 Rarity = Callable[[str], float]  # a BM25 token's rarity among passages: 1 in one, 0 in all or none
 
 
+def folded_name(name: Name, facts: QuestionFacts) -> bool:
+    """Whether to look for a name without diacritics: only when the user typed it so. The table's
+    names carry their own, and folded "Nhật" would meet "lớn nhất", "Mỹ" "mỹ phẩm"."""
+    return facts.folded and not name.from_table
+
+
 def known_in_corpus(name: Name, known: Known) -> bool:
     for v in name.variants:
         if len(v.folded) == 1:
@@ -116,10 +122,10 @@ def check(facts: QuestionFacts, passage: TextView, article: Callable[[], TextVie
     missing, outside, unknown = [], [], []
     checked = 0
     for name in facts.names:
-        if passage.mentions(name.variants, facts.folded):
+        if passage.mentions(name.variants, folded_name(name, facts)):
             checked += 1
             continue
-        if article().mentions(name.variants, facts.folded):
+        if article().mentions(name.variants, folded_name(name, facts)):
             checked += 1
             outside.append(name.label)
             continue
@@ -169,7 +175,7 @@ def rare_missing(facts: QuestionFacts, view: TextView, rarity: Rarity) -> float:
 
 def names_found(facts: QuestionFacts, view: TextView) -> int:
     """How many of the question's names the text mentions (allowing the table's aliases)."""
-    return sum(view.mentions(n.variants, facts.folded) for n in facts.names)
+    return sum(view.mentions(n.variants, folded_name(n, facts)) for n in facts.names)
 
 
 def numbers_found(facts: QuestionFacts, view: TextView) -> int:
@@ -206,7 +212,8 @@ def answers_kind(expects: str, sentence: TextView, text: str, facts: QuestionFac
                 return True
         return False
     # A place or a name that the question itself gives is not an answer.
-    given = set().union(*(sentence.covered(n.variants, facts.folded) for n in facts.names)) if facts.names else set()
+    given = (set().union(*(sentence.covered(n.variants, folded_name(n, facts)) for n in facts.names))
+             if facts.names else set())
     toks = sentence.tokens
     if expects == "place":
         return any(toks[j].lower in _PLACE_BEFORE and toks[j + 1].capitalized and j + 1 not in given
