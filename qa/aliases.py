@@ -44,6 +44,22 @@ def tokenize(text: str) -> list[Token]:
     return out
 
 
+# What may sit between two words of one name: a space, a hyphen ("Diaz-Canel"), an apostrophe ("O'Brien").
+_JOINER = re.compile(r"\s+|-|'|’")
+
+
+def parted(text: str) -> list[bool]:
+    """For each token of `tokenize(text)`, whether punctuation parts it from the one before it
+    ("Quetta, Pakistan", "Trump–Biden"): two names, not one."""
+    text = normalize_query(text)
+    out: list[bool] = []
+    end = None
+    for m in WORD.finditer(text):
+        out.append(end is not None and not _JOINER.fullmatch(text[end:m.start()]))
+        end = m.end()
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Variant:
     words: tuple[str, ...]  # lower-cased, diacritics kept

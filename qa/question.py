@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .aliases import Match, Token, Variant, english_terms, find_groups, tokenize, variant_of
+from .aliases import Match, Token, Variant, english_terms, find_groups, parted, tokenize, variant_of
 from .dates import StatedDates, stated_dates
 from .normalize import fold_diacritics, normalize_query
 from .tokens import STOPWORDS
@@ -134,7 +134,7 @@ def analyze(question: str, english: bool) -> QuestionFacts:
     names = [Name(m.group.name, m.group.variants, True, False) for m in matches if m.group.is_name]
     names += _acronyms(tokens, taken | {i for m in matches for i in range(m.start, m.end)}, english)
     taken |= {i for i, t in enumerate(tokens) if t.all_caps}
-    names += _capitalized_names(tokens, taken, english)
+    names += _capitalized_names(tokens, parted(question), taken, english)
     unique: dict[str, Name] = {}
     for name in names:
         unique.setdefault(name.label, name)
@@ -156,14 +156,20 @@ def _acronyms(tokens: list[Token], taken: set[int], english: bool) -> list[Name]
     """Acronyms outside the table ("JCC", "MPAC"); in an English question one may stand for words
     the Vietnamese text writes out ("TV"), so it is checked only where the corpus has it."""
     return [Name(t.text, (variant_of([t]),), False, english)
-            for i, t in enumerate(tokens) if i not in taken and t.all_caps and t.lower not in _NOT_NAMES]
+            for i, t in enumerate(tokens)
+            if i not in taken and t.all_caps and t.text[0].isalpha() and t.lower not in _NOT_NAMES]  # not "5M"
 
 
-def _capitalized_names(tokens: list[Token], taken: set[int], english: bool) -> list[Name]:
-    """Runs of capitalized words outside the table: "Nguyễn Quốc Dũng", "Jared Allen", "Sunnylands"."""
+def _capitalized_names(tokens: list[Token], breaks: list[bool], taken: set[int], english: bool) -> list[Name]:
+    """Runs of capitalized words outside the table: "Nguyễn Quốc Dũng", "Jared Allen", "Sunnylands".
+    A run ends at punctuation (`breaks`: "Quetta, Pakistan" are two names) and sheds a last single
+    letter, the start of a model number ("Air Force C-5M")."""
     runs: list[list[Token]] = []
     current: list[Token] = []
     for i, t in enumerate(tokens):
+        if current and breaks[i]:
+            runs.append(current)
+            current = []
         name_like = i not in taken and t.capitalized and t.lower not in _NOT_NAMES and not (i == 0 and not english)
         if name_like:
             current.append(t)
@@ -175,6 +181,8 @@ def _capitalized_names(tokens: list[Token], taken: set[int], english: bool) -> l
         runs.append(current)
     out = []
     for run in runs:
+        if len(run) > 1 and len(run[-1].text) == 1:
+            run = run[:-1]
         if len(run) == 1:
             word = run[0]
             # One capitalized Vietnamese syllable is too often a title word ("Quỹ", "Hội nghị");

@@ -41,6 +41,17 @@ def test_words_that_only_look_like_names(question):
     assert names_in(question) == []
 
 
+@pytest.mark.parametrize("question, english, expected", [
+    ("Vụ nổ ở khách sạn Serena tại Quetta, Pakistan làm bao nhiêu người thương vong?", False,
+     ["Serena", "Quetta", "Pakistan"]),  # a comma parts two names
+    ("Who did the Trump–Biden debate favour, according to Joe Biden's team?", True, ["Joe Biden"]),
+    ("Ông Miguel Diaz-Canel được bầu tại đại hội lần thứ mấy?", False, ["Miguel Diaz Canel"]),  # a hyphen joins
+    ("How many cylinders did the Air Force C-5M Super Galaxy carry?", True, ["Air Force", "Super Galaxy"]),
+])
+def test_names_outside_the_table_end_at_punctuation(question, english, expected):
+    assert [n.label for n in analyze(question, english=english).names] == expected
+
+
 def test_every_group_has_a_name_and_variants():
     table = groups()
     assert len(table) > 200
