@@ -590,13 +590,18 @@ def anchors(index: int, passages: list[Passage]) -> None:
     st.html("".join(f'<div id="{source_anchor(f"{index}-{p.rank}")}"></div>' for p in passages))
 
 
+def original_link(url: str) -> str:
+    """" · bài gốc" linking the article's web page, when its URL is one."""
+    if not url.startswith(("https://", "http://")):
+        return ""
+    return f' · <a href="{esc(url)}" target="_blank" rel="noopener noreferrer">bài gốc</a>'
+
+
 def passage_card(key: str, passage: Passage, answer: Answer, engine: Engine, top: float, cited: bool,
                  heading: bool = True) -> None:
     head = ""
     if heading:
-        url = engine.articles[passage.doc_id].url
-        link = (f' · <a href="{esc(url)}" target="_blank" rel="noopener noreferrer">bài gốc</a>'
-                if url.startswith(("https://", "http://")) else "")
+        link = original_link(engine.articles[passage.doc_id].url)
         head = (f'<div class="qa-card-head"><span class="qa-rank">{passage.rank}</span>{esc(passage.title)}</div>'
                 f'<div class="qa-meta">{esc(" · ".join(passage_meta(passage, top, cited)))}{link}</div>')
     st.html(f'<div class="qa-card">{head}{passage_html(passage, answer)}</div>')
@@ -609,9 +614,7 @@ def passage_card(key: str, passage: Passage, answer: Answer, engine: Engine, top
 @st.dialog("Toàn văn bài viết", width="large")
 def read_article(article: Article, passage: Passage, answer: Answer) -> None:
     meta = [article.source, format_date(article.date), article.author]
-    link = ""
-    if article.url.startswith(("https://", "http://")):
-        link = f' · <a href="{esc(article.url)}" target="_blank" rel="noopener noreferrer">bài gốc</a>'
+    link = original_link(article.url)
     st.html(f'<div class="qa-card-head">{esc(article.title)}</div>'
             f'<div class="qa-meta">{esc(" · ".join(m for m in meta if m) or "không rõ nguồn")}{link}</div>')
     st.caption(f"Đoạn [{passage.rank}] nằm trong khung xanh; câu dùng để trả lời được tô vàng; "

@@ -276,11 +276,16 @@ def _is_name(text: str) -> bool:
             and all(w[0].isupper() and w.replace(".", "").isalpha() for w in words))
 
 
+def _caption(line: str) -> re.Match[str] | None:
+    """The line as a photo caption ending with its credit (group "credit"), or None."""
+    return _CAPTION_LINE.fullmatch(line) if _CAPTION.search(line) else None
+
+
 def _credited_outlet(lines: list[str]) -> str:
     """The outlet of the staff photographer every photo credit names ("Ảnh: Dương Giang/TTXVN"), else ""."""
     outlets = set()
     for line in lines:
-        m = _CAPTION_LINE.fullmatch(line) if _CAPTION.search(line) else None
+        m = _caption(line)
         if not m:
             continue
         *photographer, outlet = m["credit"].split("/")
@@ -330,8 +335,7 @@ def _strip_markdown(text: str) -> tuple[str, str]:
 def _first_sentence(text: str, limit: int = 120) -> str:
     """Fallback title: the first sentence that is not a photo caption; one longer than 1.25 *
     `limit` characters is cut at a clause break, else at a word boundary before `limit`, marked "…"."""
-    first = next((line for line in text.split("\n")
-                  if line and not (_CAPTION.search(line) and _CAPTION_LINE.fullmatch(line))), "")
+    first = next((line for line in text.split("\n") if line and not _caption(line)), "")
     end = _SENTENCE_END.search(first)
     sentence = (first[:end.start()] if end else first).rstrip(" .")
     if len(sentence) <= limit * 5 // 4:

@@ -167,16 +167,12 @@ def _capitalized_names(tokens: list[Token], breaks: list[bool], taken: set[int],
     runs: list[list[Token]] = []
     current: list[Token] = []
     for i, t in enumerate(tokens):
-        if current and breaks[i]:
+        name_like = i not in taken and t.capitalized and t.lower not in _NOT_NAMES and not (i == 0 and not english)
+        if current and (breaks[i] or not name_like):
             runs.append(current)
             current = []
-        name_like = i not in taken and t.capitalized and t.lower not in _NOT_NAMES and not (i == 0 and not english)
         if name_like:
             current.append(t)
-            continue
-        if current:
-            runs.append(current)
-        current = []
     if current:
         runs.append(current)
     out = []

@@ -122,10 +122,11 @@ def check(facts: QuestionFacts, passage: TextView, article: Callable[[], TextVie
     missing, outside, unknown = [], [], []
     checked = 0
     for name in facts.names:
-        if passage.mentions(name.variants, folded_name(name, facts)):
+        folded = folded_name(name, facts)
+        if passage.mentions(name.variants, folded):
             checked += 1
             continue
-        if article().mentions(name.variants, folded_name(name, facts)):
+        if article().mentions(name.variants, folded):
             checked += 1
             outside.append(name.label)
             continue
