@@ -8,7 +8,7 @@ for text typed without them. All-capital variants (US, UN, WHO) match only in ca
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
@@ -65,6 +65,9 @@ class Variant:
     words: tuple[str, ...]  # lower-cased, diacritics kept
     folded: tuple[str, ...]
     caps: bool  # written in capitals: must be matched in capitals
+    # A one-word name ("Anh", "Pháp", "Mỹ"): must be capitalized where it occurs, or "anh em",
+    # "pháp luật", "mỹ phẩm" would name the UK, France, the US.
+    capital: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +92,12 @@ def variant_of(tokens: Sequence[Token]) -> Variant:
 
 
 def make_group(kind: str, variants: Sequence[str]) -> AliasGroup:
-    tokenized = [tokenize(v) for v in variants]
-    return AliasGroup(kind, variants[0], tuple(variant_of(tokens) for tokens in tokenized if tokens))
+    out = []
+    for tokens in (tokenize(v) for v in variants):
+        if tokens:
+            v = variant_of(tokens)
+            out.append(replace(v, capital=True) if kind in NAME_KINDS and len(tokens) == 1 and not v.caps else v)
+    return AliasGroup(kind, variants[0], tuple(out))
 
 
 @lru_cache(maxsize=1)
@@ -125,7 +132,9 @@ class Match:
 
 # Vietnamese one-syllable country names that are also common words once typed without diacritics
 # ("nhat" is "nhất", "lao" is "lao động", "phap" is "pháp luật"): not names in unaccented text.
-_AMBIGUOUS_FOLDED = frozenset("my nhat nga phap duc uc lao ao bi sec hue nam".split())
+_AMBIGUOUS_FOLDED = frozenset("my nhat nga phap duc uc lao ao bi sec hue nam anh".split())
+# One-word names that open a question as a pronoun: "Anh ấy ..." (he), not the UK.
+_PRONOUNS = frozenset({"anh"})
 
 
 def find_groups(tokens: Sequence[Token], folded: bool) -> list[Match]:
@@ -180,6 +189,10 @@ def _single_word_ok(tokens: Sequence[Token], i: int, variant: Variant, folded: b
     if not token.capitalized and not token.lower.isdigit():
         # An all-lowercase question gets the benefit of the doubt for unambiguous names ("japan").
         return not any(t.capitalized for t in tokens) and variant.folded[0] not in _AMBIGUOUS_FOLDED
+    if i == 0 and token.lower in _PRONOUNS:
+        return False
+    if i > 0 and tokens[i - 1].folded == "tieng":  # "tiếng Anh" is a language
+        return False
     # A capitalized word before it (not the question's first word) makes it part of a longer name.
     before = tokens[i - 1] if i > 1 else None
     return not (before and before.capitalized and not before.all_caps)

@@ -134,6 +134,8 @@ def analyze(question: str, english: bool) -> QuestionFacts:
     names = [Name(m.group.name, m.group.variants, True, False) for m in matches if m.group.is_name]
     names += _acronyms(tokens, taken | {i for m in matches for i in range(m.start, m.end)}, english)
     taken |= {i for i, t in enumerate(tokens) if t.all_caps}
+    if english:  # "Air Force" is a term the table translates, not a name to find as written
+        taken |= {i for m in matches for i in range(m.start, m.end)}
     names += _capitalized_names(tokens, parted(question), taken, english)
     unique: dict[str, Name] = {}
     for name in names:

@@ -74,8 +74,9 @@ class TextView:
                     continue
                 if tuple(t.folded if loose else t.lower for t in window) != words:
                     continue
-                if not v.caps or in_capitals(window):
-                    yield j, j + len(words)
+                if v.caps and not in_capitals(window) or v.capital and not window[0].capitalized:
+                    continue
+                yield j, j + len(words)
 
 
 @dataclass(frozen=True)
