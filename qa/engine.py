@@ -20,7 +20,7 @@ from .periods import asked_period, asks_latest
 from .rerank import RANK_FEATURES, Candidate, RerankParams, date_preference, features, order, scores, translated_tokens
 from .retrieve import Hit, RetrievalParams, Retriever
 from .short_answer import short_of
-from .support import TextView, check
+from .support import TextView, check, implied_years
 from .types import Answer, Article, Passage
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ class Engine:
         # Whole-article token views for name checks, a few dozen recent ones (shared by threads:
         # a lost race only repeats the work).
         self._article_views: dict[str, TextView] = {}
+        self._years_of: dict[str, frozenset[str]] = {}
 
     @classmethod
     def open(cls, index_dir: Path | str = "embeddings", model: str | None = None,
@@ -179,14 +180,22 @@ class Engine:
     def _view(self, hit: Hit) -> TextView:
         chunk = self.data.chunks[hit.chunk_index].chunk
         article = self.data.articles[chunk.doc_id]
-        return TextView(f"{article.title}\n{article.date}\n{chunk.text}")
+        return TextView(f"{article.title}\n{article.date}\n{chunk.text}", self._implied_years(chunk.doc_id))
+
+    def _implied_years(self, doc_id: str) -> frozenset[str]:
+        years = self._years_of.get(doc_id)
+        if years is None:
+            article = self.data.articles[doc_id]
+            years = implied_years(article.date, f"{article.title}\n{article.text}")
+            self._years_of[doc_id] = years  # a few years per article: kept for every article asked about
+        return years
 
     def _article_view(self, doc_id: str):
         def view() -> TextView:
             cached = self._article_views.get(doc_id)
             if cached is None:
                 article = self.data.articles[doc_id]
-                cached = TextView(f"{article.title}\n{article.date}\n{article.text}")
+                cached = TextView(f"{article.title}\n{article.date}\n{article.text}", self._implied_years(doc_id))
                 if len(self._article_views) >= 64:
                     self._article_views.pop(next(iter(self._article_views)))
                 self._article_views[doc_id] = cached

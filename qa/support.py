@@ -20,9 +20,10 @@ from .tokens import FOLD_MARK
 class TextView:
     """A text's tokens, indexed for looking up names and terms."""
 
-    __slots__ = ("text", "tokens", "lower", "folded", "numbers", "ordinals", "_dates", "_labelled")
+    __slots__ = ("text", "tokens", "lower", "folded", "numbers", "implied_years", "ordinals", "_dates", "_labelled")
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, implied_years: frozenset[str] = frozenset()):
+        """`implied_years`: years the text stands for without stating them (see `implied_years`)."""
         self.text = text
         self.tokens: list[Token] = tokenize(text)
         self.lower: dict[str, list[int]] = {}
@@ -31,6 +32,7 @@ class TextView:
             self.lower.setdefault(t.lower, []).append(j)
             self.folded.setdefault(t.folded, []).append(j)
         self.numbers = frozenset(numbers_in(text))
+        self.implied_years = implied_years
         self.ordinals = frozenset(ordinals_in(text))
         self._dates: StatedDates | None = None
         self._labelled: dict[str, set[str]] | None = None
@@ -141,7 +143,8 @@ def check(facts: QuestionFacts, passage: TextView, article: Callable[[], TextVie
         missing.append(name.label)
     # An edition must be named in the passage itself; other numbers (a year, "RON 92") in the article.
     numbers_missing = tuple(n for n in facts.ordinals if n not in passage.ordinals) + tuple(
-        n for n in facts.numbers if n not in passage.numbers and n not in article().numbers)
+        n for n in facts.numbers if n not in passage.numbers and n not in article().numbers
+        and n not in passage.implied_years)
     return Support(checked, tuple(missing), tuple(outside), tuple(unknown), len(facts.numbers) + len(facts.ordinals),
                    numbers_missing, term_share(facts, passage), numbers_conflict(facts, passage, article),
                    rare_missing(facts, passage, rarity))
@@ -158,10 +161,25 @@ def numbers_conflict(facts: QuestionFacts, view: TextView,
     dated = conflicts(facts.dates, view.dates, (lambda: article().dates) if article is not None else None) if (
         facts.dates.days or facts.dates.months) else ()
     return tuple(n for n in facts.ordinals if n not in view.ordinals and view.ordinals) + tuple(
-        n for n in facts.numbers if _YEAR.fullmatch(n) and n not in years and years) + labelled + dated
+        n for n in facts.numbers if _YEAR.fullmatch(n) and n not in years | view.implied_years and years
+    ) + labelled + dated
 
 
 _YEAR = re.compile(r"(?:19|20)\d\d")
+_YEARS_IN_TEXT = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+
+
+def implied_years(date: str, text: str) -> frozenset[str]:
+    """The years an undated news article is likely from: the latest it mentions, or the next (news
+    reports last year's figures). A question on "tháng 7/2017" is not held against an undated
+    article of July that cites 2016; one on 2015 or 2019 still is."""
+    if date:
+        return frozenset()
+    years = [int(y) for y in _YEARS_IN_TEXT.findall(text)]
+    if not years:
+        return frozenset()
+    latest = max(years)
+    return frozenset({str(latest), str(latest + 1)})
 
 
 def rare_missing(facts: QuestionFacts, view: TextView, rarity: Rarity) -> float:

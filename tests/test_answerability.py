@@ -11,7 +11,7 @@ from qa.aliases import find_groups, groups, tokenize
 from qa.evaluate import GoldQuestion, reliability
 from qa.normalize import fold_diacritics
 from qa.question import analyze, canonical_number, expected_answer, numbers_in
-from qa.support import TextView, answers_kind, check
+from qa.support import TextView, answers_kind, check, implied_years
 from qa.types import Answer, AnswerSentence, Passage
 
 
@@ -187,6 +187,20 @@ def test_one_word_names_are_capitalized_in_the_passage():
     assert check(facts, wrong, lambda: wrong, always_known).missing == ("Vương quốc Anh", "Pháp")
     right = TextView("Thỏa thuận giữa Anh và Pháp về hải quân.")
     assert check(facts, right, lambda: right, always_known).missing == ()
+
+
+def test_an_undated_article_stands_for_the_year_after_the_latest_it_cites():
+    facts = analyze("Diễn đàn ở Berlin tháng 7/2017 trao bao nhiêu văn bản?", english=False)
+    text = "Chiều 6/7, diễn đàn ở Berlin trao 28 văn bản. Kim ngạch năm 2016 đạt 9 tỷ USD."
+    assert implied_years("", text) == {"2016", "2017"} and implied_years("2017-07-07", text) == frozenset()
+    undated = TextView(text, implied_years("", text))
+    s = check(facts, undated, lambda: undated, always_known)
+    assert (s.numbers_missing, s.numbers_conflict) == ((), ())
+    # Stated, the years count as before: a 2016 article gives no 2017; another year still conflicts.
+    s = check(facts, TextView(text), lambda: TextView(text), always_known)
+    assert (s.numbers_missing, s.numbers_conflict) == (("2017",), ("2017",))
+    later = analyze("Diễn đàn ở Berlin tháng 7/2019 trao bao nhiêu văn bản?", english=False)
+    assert check(later, undated, lambda: undated, always_known).numbers_conflict == ("2019",)
 
 
 def test_accents_written_the_old_way_still_match():
