@@ -173,6 +173,7 @@ def build_index(
                 text_hashes.append(key)
                 if key not in previous_rows and key not in located and key not in todo:
                     todo[key] = (ready.article, chunk)  # identical texts are embedded once
+        prepared = kept = None  # `chunks` and `articles` hold what is still needed
         if rebuild:
             pending.clear()
         located.update(_embed(encoder, todo, params, progress, pending.add))
@@ -182,6 +183,8 @@ def build_index(
         todo = dict.fromkeys(todo)  # the texts are embedded: keep only which they were
         vectors, sentence_vectors = assemble_vectors(
             pending.staging(), text_hashes, [len(c.sentences) for c in chunks], dim, previous, previous_rows, located)
+        previous = previous_rows = located = None  # the old snapshot's chunks and articles, freed
+        release_free_memory()
         keywords = KeywordIndex.build((f"{articles[c.doc_id].title}\n{c.text}" for c in chunks),
                                       k1=params.bm25_k1, b=params.bm25_b)
         release_free_memory()  # what it built the postings from
@@ -257,7 +260,7 @@ def _previous(index_dir: Path) -> IndexData | None:
     if not has_index(index_dir):
         return None
     try:
-        return load_index(index_dir)
+        return load_index(index_dir, searchable=False)
     except IndexLoadError as exc:
         log.warning("previous index not reusable, embedding everything again: %s", exc)
         return None

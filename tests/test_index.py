@@ -697,3 +697,18 @@ def test_large_indexes_use_quantized_hnsw_that_finds_the_exact_neighbours(tmp_pa
         # The retriever rescores the candidates with the exact vectors, as here.
         found = ids[np.argsort(-(vectors[ids] @ q))[:10]]
         assert set(found) == set(np.argsort(-(vectors @ q))[:10])
+
+
+def test_a_build_reads_only_what_it_reuses(built, fake_encoder):
+    # The previous snapshot's dense and keyword indexes are made anew: a build neither reads nor
+    # holds them (hundreds of MB at 20,000 articles), so their loss costs nothing.
+    corpus, index_dir, _ = built
+    folder = snapshot_path(index_dir)
+    (folder / "dense.faiss").unlink()
+    shutil.rmtree(folder / "bm25")
+    light = load_index(index_dir, searchable=False)
+    assert light.dense is None and light.keywords is None and len(light.chunks) == light.manifest.chunks
+    (Path(corpus) / "new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    report = build_index(corpus, index_dir, encoder=fake_encoder)
+    assert report.reused == len(light.chunks) and report.embedded > 0
+    assert load_index(index_dir).dense.ntotal == report.chunks

@@ -82,7 +82,7 @@ class IndexData:
     chunks: list[StoredChunk]
     vectors: np.ndarray | RowFile  # read on demand once loaded
     sentence_vectors: np.ndarray | RowFile  # one row per sentence of each chunk, in chunk order
-    keywords: KeywordIndex
+    keywords: KeywordIndex | None  # None in a snapshot loaded for a build (`load_index`)
     dense: object = None  # faiss.Index; built on save when absent
     folder: Path | None = None  # the snapshot it was loaded from
     accent_model: AccentModel | None = None  # see `accents`
@@ -164,7 +164,9 @@ def _snapshot_manifest(folder: Path, index_dir: Path) -> Manifest:
         raise IndexLoadError(f"Tệp mô tả (manifest) của chỉ mục ở {index_dir} không đọc được ({exc}). {rebuild_hint(index_dir)}") from exc
 
 
-def load_index(index_dir: Path) -> IndexData:
+def load_index(index_dir: Path, searchable: bool = True) -> IndexData:
+    """The current snapshot; `searchable=False` leaves out the dense and keyword indexes, which a
+    build makes anew (it reuses the vectors, read on demand, and the chunks)."""
     index_dir = Path(index_dir)
     # Resolve CURRENT once: a build swapping snapshots meanwhile cannot mix two of them.
     folder = snapshot_path(index_dir)
@@ -187,8 +189,8 @@ def load_index(index_dir: Path) -> IndexData:
         ]
         vectors = RowFile(folder / "vectors.npy")
         sentence_vectors = RowFile(folder / "sentences.npy")
-        dense = load_dense(folder / "dense.faiss")
-        keywords = KeywordIndex.load(folder / "bm25")
+        dense = load_dense(folder / "dense.faiss") if searchable else None
+        keywords = KeywordIndex.load(folder / "bm25") if searchable else None
         # Mapped, not read: only the next build uses them, and an engine never does.
         signatures = (np.load(folder / SIGNATURES_FILE, mmap_mode="r") if (folder / SIGNATURES_FILE).exists()
                       else None)
@@ -196,7 +198,8 @@ def load_index(index_dir: Path) -> IndexData:
             signatures = None  # the next build computes them again
         stories = (tuple(tuple(g) for g in json.loads((folder / STORIES_FILE).read_text(encoding="utf-8")))
                    if (folder / STORIES_FILE).exists() else ())
-        counts = (len(chunks), vectors.shape[0] if vectors.ndim == 2 else -1, dense.ntotal, manifest.chunks)
+        counts = (len(chunks), vectors.shape[0] if vectors.ndim == 2 else -1, manifest.chunks) + (
+            (dense.ntotal,) if dense is not None else ())
         consistent = (len(set(counts)) == 1 and len(articles) == manifest.articles
                       and vectors.ndim == 2 and vectors.shape[1] == manifest.dim
                       and sentence_vectors.shape == (sum(len(c.chunk.sentences) for c in chunks), manifest.dim))
