@@ -29,6 +29,7 @@ class Evidence:
     kind_missing: float  # 1 when the question asks for a figure, date, place or name the answer lacks
     numbers_conflict: float  # years, editions, days, numbered names the passage lacks, giving others (0, 1, 2)
     rare_missing: float  # rarity of the rarest question word the corpus has and the passage lacks
+    names_conflict: float  # the question's countries, bodies the passage lacks, naming others (0, 1, 2)
     vietnamese: float  # 1 for a Vietnamese query, 0 for English
     unaccented: float  # 1 for Vietnamese typed without diacritics: lower cosines are normal
 
@@ -39,7 +40,7 @@ class Evidence:
                    min(2, len(support.missing)), min(2, len(support.unknown)),
                    len(support.outside) / support.names if support.names else 0.0,
                    min(2, len(support.numbers_missing)), float(bool(facts.expects) and not extract.kind_found),
-                   min(2, len(support.numbers_conflict)), support.rare_missing,
+                   min(2, len(support.numbers_conflict)), support.rare_missing, min(2, len(support.names_conflict)),
                    vietnamese, float(unaccented))
 
     def features(self) -> tuple[float, ...]:
@@ -60,13 +61,17 @@ FEATURES = _FIELDS + tuple(f"{name}*english" for name in _FIELDS[:_SIGNALS])
 class AbstainParams:
     # Fitted by scripts/calibrate.py (unweighted logistic regression on the 838 dev questions, label:
     # the shown answer is right); weights in the order of FEATURES. At 0.5, on those questions,
-    # 12% of answerable and 88% of unanswerable questions are declined, and 84% of the answers
+    # 10% of answerable and 88% of unanswerable questions are declined, and 84% of the answers
     # shown are right: a shown answer is more likely right than not.
-    weights: tuple[float, ...] = (5.904, 15.077, 2.066, 3.143, -3.409, -3.443, -3.903, -0.367, -0.705, -4.833, 0.397,
-                                   0.99, -0.048,
-                                   2.443, 2.832, 1.711, -3.126, 0.712, 1.123, -7.698, 0.631, 1.14, 1.044, -0.941)
-    bias: float = -21.759
+    weights: tuple[float, ...] = (5.901, 14.687, 2.393, 2.712, -2.482, -3.357, -2.634, 0.292, -0.646, -4.527, 0.138,
+                                   -2.413, 1.058, 0.006, 2.382, 2.695, 1.685, -3.0, 1.335, 0.914, -9.244, -0.113,
+                                   1.023, 0.68, -0.754, 0.431)
+    bias: float = -21.256
     threshold: float = 0.5
+
+    def __post_init__(self):
+        if len(self.weights) != len(FEATURES):  # zip would pair weights with the wrong signals
+            raise ValueError(f"{len(self.weights)} weights for {len(FEATURES)} features: refit with scripts/calibrate.py")
 
 
 def confidence(e: Evidence, p: AbstainParams = AbstainParams()) -> float:

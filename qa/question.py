@@ -65,6 +65,7 @@ class Name:
     variants: tuple[Variant, ...]
     from_table: bool  # in the bilingual table, so its other-language forms are known
     english: bool  # a name in an English question outside the table: the passage may translate it
+    kind: str = ""  # the table's kind (country, org, place); "" outside the table
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ def analyze(question: str, english: bool) -> QuestionFacts:
     folded = fold_diacritics(question) == question
     matches = find_groups(tokens, folded)
     taken = {i for m in matches if m.group.is_name for i in range(m.start, m.end)}
-    names = [Name(m.group.name, m.group.variants, True, False) for m in matches if m.group.is_name]
+    names = [Name(m.group.name, m.group.variants, True, False, m.group.kind) for m in matches if m.group.is_name]
     names += _acronyms(tokens, taken | {i for m in matches for i in range(m.start, m.end)}, english)
     taken |= {i for i, t in enumerate(tokens) if t.all_caps}
     if english:  # "Air Force" is a term the table translates, not a name to find as written

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from .aliases import Token, Variant, in_capitals, tokenize
+from .aliases import Token, Variant, find_groups, in_capitals, tokenize
 from .dates import StatedDates, conflicts, stated_dates
 from .question import Name, QuestionFacts, labelled_numbers, numbers_in, ordinals_in
 from .tokens import FOLD_MARK
@@ -20,7 +20,8 @@ from .tokens import FOLD_MARK
 class TextView:
     """A text's tokens, indexed for looking up names and terms."""
 
-    __slots__ = ("text", "tokens", "lower", "folded", "numbers", "implied_years", "ordinals", "_dates", "_labelled")
+    __slots__ = ("text", "tokens", "lower", "folded", "numbers", "implied_years", "ordinals", "_dates", "_labelled",
+                 "_table_names")
 
     def __init__(self, text: str, implied_years: frozenset[str] = frozenset()):
         """`implied_years`: years the text stands for without stating them (see `implied_years`)."""
@@ -36,6 +37,7 @@ class TextView:
         self.ordinals = frozenset(ordinals_in(text))
         self._dates: StatedDates | None = None
         self._labelled: dict[str, set[str]] | None = None
+        self._table_names: set[tuple[str, str]] | None = None
 
     @property
     def dates(self) -> StatedDates:
@@ -51,6 +53,14 @@ class TextView:
             for word, number, _ in labelled_numbers(self.text):
                 self._labelled.setdefault(word, set()).add(number)
         return self._labelled
+
+    @property
+    def table_names(self) -> set[tuple[str, str]]:
+        """(kind, name) of each country and body of the table the text names."""
+        if self._table_names is None:
+            self._table_names = {(m.group.kind, m.group.name) for m in find_groups(self.tokens, folded=False)
+                                 if m.group.kind in RIVAL_KINDS}
+        return self._table_names
 
     def mentions(self, variants: Sequence[Variant], folded: bool = False) -> bool:
         """Whether any variant occurs: one word compared with its diacritics (unless the question
@@ -95,7 +105,13 @@ class Support:
     # Years and editions the passage lacks while it gives others: "2016" for a question on 2017.
     numbers_conflict: tuple[str, ...] = ()
     rare_missing: float = 0.0  # rarity (0-1) of the rarest question word the corpus has but the passage lacks
+    # Countries and bodies of the question the passage lacks while it names another of the kind:
+    # "Nhật Bản" asked, the passage on "Hoa Kỳ".
+    names_conflict: tuple[str, ...] = ()
 
+
+# The kinds of names whose swap makes a near miss: another country, another body.
+RIVAL_KINDS = frozenset({"country", "org", "place"})
 
 Known = Callable[[Sequence[str]], Sequence[str]]  # the corpus vocabulary: which BM25 tokens it has
 Rarity = Callable[[str], float]  # a BM25 token's rarity among passages: 1 in one, 0 in all or none
@@ -147,7 +163,15 @@ def check(facts: QuestionFacts, passage: TextView, article: Callable[[], TextVie
         and n not in passage.implied_years)
     return Support(checked, tuple(missing), tuple(outside), tuple(unknown), len(facts.numbers) + len(facts.ordinals),
                    numbers_missing, term_share(facts, passage), numbers_conflict(facts, passage, article),
-                   rare_missing(facts, passage, rarity))
+                   rare_missing(facts, passage, rarity), names_conflict(facts, passage, set(missing) | set(outside)))
+
+
+def names_conflict(facts: QuestionFacts, passage: TextView, absent: set[str]) -> tuple[str, ...]:
+    """The question's countries and bodies absent from the passage while it names another of the
+    same kind that the question does not."""
+    asked = {n.label for n in facts.names}
+    rivals = {kind for kind, name in passage.table_names if name not in asked}
+    return tuple(n.label for n in facts.names if n.label in absent and n.kind in rivals)
 
 
 def numbers_conflict(facts: QuestionFacts, view: TextView,

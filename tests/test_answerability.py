@@ -5,7 +5,7 @@ import pytest
 
 import numpy as np
 
-from qa.abstain import Evidence, reason
+from qa.abstain import FEATURES, AbstainParams, Evidence, reason
 from qa.answer import Extract, extract_answer
 from qa.aliases import find_groups, groups, tokenize
 from qa.evaluate import GoldQuestion, reliability
@@ -201,6 +201,24 @@ def test_an_undated_article_stands_for_the_year_after_the_latest_it_cites():
     assert (s.numbers_missing, s.numbers_conflict) == (("2017",), ("2017",))
     later = analyze("Diễn đàn ở Berlin tháng 7/2019 trao bao nhiêu văn bản?", english=False)
     assert check(later, undated, lambda: undated, always_known).numbers_conflict == ("2019",)
+
+
+def test_the_answerability_weights_match_the_features():
+    assert len(AbstainParams().weights) == len(FEATURES)
+    with pytest.raises(ValueError, match="calibrate"):
+        AbstainParams(weights=AbstainParams().weights[:-1])
+
+
+def test_a_passage_on_another_country_conflicts():
+    # Japan asked, the passage on the US: a near miss, unlike a passage that only lacks Japan.
+    facts = analyze("How many vaccine doses had Japan provided to ASEAN by the end of 2021?", english=True)
+    us = TextView("Đến cuối năm 2021, Hoa Kỳ đã cung cấp hơn 42 triệu liều vaccine cho ASEAN.")
+    article = TextView("Nhật Bản cũng hỗ trợ ASEAN. " + us.text)
+    assert check(facts, us, lambda: article, always_known).names_conflict == ("Nhật Bản",)
+    plain = TextView("Đến cuối năm 2021, hơn 42 triệu liều vaccine đã đến ASEAN.")
+    assert check(facts, plain, lambda: article, always_known).names_conflict == ()
+    us_asked = analyze("How many vaccine doses had the US provided to ASEAN by the end of 2021?", english=True)
+    assert check(us_asked, us, lambda: us, always_known).names_conflict == ()
 
 
 def test_accents_written_the_old_way_still_match():
