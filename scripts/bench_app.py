@@ -1,0 +1,92 @@
+"""The chat app on the 20,000-article index: how long its first page takes to be usable.
+
+Run: .venv/bin/python scripts/bench_app.py [--work .cache/news20k] [--loads 5]
+Serves streamlit_app.py on the index `scripts/bench_news.py` built (QA_INDEX, QA_CORPUS), opens the
+page in headless Chromium once cold (the server opens the index and loads the model) and then
+`--loads` times warm, each time until the chat box, the example questions and the sidebar's
+article list are shown; prints the cold time and the warm median and maximum. Needs the index
+(run bench_news.py first) and Debian's chromium (`make install` installs it).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+READY = 600_000  # ms: a cold start opens 94,000 passages
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen) -> None:
+    for _ in range(600):
+        if proc.poll() is not None:
+            sys.exit("streamlit exited before serving")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    sys.exit("streamlit did not become healthy")
+
+
+def load(browser, url: str) -> float:
+    """Seconds from navigation to a usable page: chat box, an example question, the article list."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    started = time.perf_counter()
+    page.goto(url, wait_until="domcontentloaded")
+    page.locator('[data-testid="stChatInputTextArea"]').wait_for(timeout=READY)
+    page.locator(".st-key-example-0 button").wait_for(timeout=READY)
+    page.locator(".qa-articles li").first.wait_for(state="attached", timeout=READY)  # in a folded panel
+    seconds = time.perf_counter() - started
+    page.close()
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--work", type=Path, default=ROOT / ".cache" / "news20k")
+    parser.add_argument("--loads", type=int, default=5)
+    args = parser.parse_args()
+    index, corpus = args.work / "index", args.work / "corpus"
+    if not (index / "CURRENT").exists():
+        sys.exit(f"No index at {index}: run scripts/bench_news.py first (it needs ../shared).")
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, QA_INDEX=str(index), QA_CORPUS=str(corpus))
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+                             "--server.headless", "true", "--server.port", str(port),
+                             "--server.address", "127.0.0.1"], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_healthy(url, proc)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            cold = load(browser, url)
+            warm = [load(browser, url) for _ in range(args.loads)]
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    print(f"first page, cold (index opened, model loaded): {cold:.1f} s")
+    print(f"first page, warm server: median {statistics.median(warm):.2f} s, max {max(warm):.2f} s "
+          f"({len(warm)} loads)")
+
+
+if __name__ == "__main__":
+    main()
