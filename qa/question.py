@@ -132,11 +132,12 @@ def analyze(question: str, english: bool) -> QuestionFacts:
     folded = fold_diacritics(question) == question
     matches = find_groups(tokens, folded)
     taken = {i for m in matches if m.group.is_name for i in range(m.start, m.end)}
+    matched = {i for m in matches for i in range(m.start, m.end)}
     names = [Name(m.group.name, m.group.variants, True, False, m.group.kind) for m in matches if m.group.is_name]
-    names += _acronyms(tokens, taken | {i for m in matches for i in range(m.start, m.end)}, english)
+    names += _acronyms(tokens, taken | matched, english)
     taken |= {i for i, t in enumerate(tokens) if t.all_caps}
     if english:  # "Air Force" is a term the table translates, not a name to find as written
-        taken |= {i for m in matches for i in range(m.start, m.end)}
+        taken |= matched
     names += _capitalized_names(tokens, parted(question), taken, english)
     unique: dict[str, Name] = {}
     for name in names:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from .aliases import Token, Variant, find_groups, in_capitals, tokenize
 from .dates import StatedDates, conflicts, stated_dates
@@ -178,7 +178,7 @@ def numbers_conflict(facts: QuestionFacts, view: TextView,
                      article: Callable[[], TextView] | None = None) -> tuple[str, ...]:
     """The question's years, editions, days, months and numbered names ("Quận 3") that the text
     lacks while it gives others; days and months that its `article` gives elsewhere are no conflict."""
-    years = {n for n in view.numbers if _YEAR.fullmatch(n)}
+    years = stated_years(view.numbers)
     # Texts are read for numbered names and dates only when the question has some.
     labelled = tuple(written for word, number, written in facts.labelled
                      if view.labelled.get(word) and number not in view.labelled[word])
@@ -190,7 +190,11 @@ def numbers_conflict(facts: QuestionFacts, view: TextView,
 
 
 _YEAR = re.compile(r"(?:19|20)\d\d")
-_YEARS_IN_TEXT = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+
+
+def stated_years(numbers: Iterable[str]) -> set[str]:
+    """The years among a text's numbers (`numbers_in`)."""
+    return {n for n in numbers if _YEAR.fullmatch(n)}
 
 
 def implied_years(date: str, text: str) -> frozenset[str]:
@@ -199,10 +203,10 @@ def implied_years(date: str, text: str) -> frozenset[str]:
     article of July that cites 2016; one on 2015 or 2019 still is."""
     if date:
         return frozenset()
-    years = [int(y) for y in _YEARS_IN_TEXT.findall(text)]
+    years = stated_years(numbers_in(text))
     if not years:
         return frozenset()
-    latest = max(years)
+    latest = max(map(int, years))
     return frozenset({str(latest), str(latest + 1)})
 
 
