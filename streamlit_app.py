@@ -269,7 +269,7 @@ def sidebar(lib: Library, engine: Engine) -> Settings:
 
 
 def corpus_facts(engine: Engine) -> None:
-    m = engine.data.manifest
+    m = engine.store.manifest
     st.markdown(f"**{m.articles}** bài viết · **{m.chunks}** đoạn")
     with st.expander("Chi tiết kỹ thuật"):
         st.caption(f"Mô hình: {m.model_id}  \nLập chỉ mục lúc: {indexed_at(m.created)}")
@@ -396,7 +396,7 @@ def add_files(lib: Library, engine: Engine, files) -> AddResult:
 
     with lib.lock:
         result = add_uploads([(f.name, f.getvalue()) for f in files], lib.corpus, lib.index,
-                             encoder=engine.encoder, model=engine.data.manifest.model_spec, progress=progress)
+                             encoder=engine.encoder, model=engine.store.manifest.model_spec, progress=progress)
         if result.report is not None:
             lib.open()
     bar.empty()

@@ -13,7 +13,8 @@ from .answer import AnswerParams, Extract, extract_answer, format_answer
 from .embed.encoder import Encoder, load_encoder, resolve_model
 from .errors import ModelMismatchError, QuestionError
 from .followup import contextualize
-from .index.store import IndexData, load_index, rebuild_hint
+from .index.search_store import SearchStore
+from .index.store import load_index, rebuild_hint
 from .normalize import normalize_query
 from .question import QuestionFacts, analyze, expected_answer
 from .periods import asked_period, asks_latest
@@ -41,18 +42,18 @@ class Trace:
 
 
 class Engine:
-    def __init__(self, data: IndexData, encoder: Encoder, index_dir: Path,
+    def __init__(self, store: SearchStore, encoder: Encoder, index_dir: Path,
                  retrieval: RetrievalParams = RetrievalParams(), answer: AnswerParams = AnswerParams(),
                  abstain: AbstainParams = AbstainParams(), rerank: RerankParams = RerankParams()):
-        if encoder.model_id != data.manifest.model_id:
+        if encoder.model_id != store.manifest.model_id:
             raise ModelMismatchError(
-                f"Chỉ mục ở {index_dir} được lập bằng mô hình {data.manifest.model_id!r}, không phải "
+                f"Chỉ mục ở {index_dir} được lập bằng mô hình {store.manifest.model_id!r}, không phải "
                 f"{encoder.model_id!r}. Hãy mở nó mà không chỉ định mô hình, hoặc {rebuild_hint(index_dir)} --model ..."
             )
-        self.data = data
+        self.store = store
         self.encoder = encoder
         self.index_dir = Path(index_dir)
-        self.retriever = Retriever(data, retrieval)
+        self.retriever = Retriever(store, retrieval)
         self.answer_params = answer
         self.abstain_params = abstain
         self.rerank_params = rerank
@@ -78,7 +79,7 @@ class Engine:
 
     @property
     def articles(self) -> dict[str, Article]:
-        return self.data.articles
+        return self.store.articles
 
     def ask(self, question: str, top_k: int = 5, history: Sequence[str] = (),
             doc_ids: Collection[str] | None = None) -> Answer:
@@ -94,7 +95,7 @@ class Engine:
         asked = asked[:MAX_QUESTION_CHARS]
         # Typed without diacritics, the question is read with them restored (and shown so).
         unaccented = self.retriever.profile(asked).unaccented
-        restored = self.data.accents.restore(asked) if unaccented else ""
+        restored = self.store.accents.restore(asked) if unaccented else ""
         restored = restored if restored != asked else ""
         reading = restored or asked
         query = contextualize(reading, history)[: 2 * MAX_QUESTION_CHARS]
@@ -102,7 +103,7 @@ class Engine:
         allowed = None
         if doc_ids is not None:
             wanted = set(doc_ids)
-            allowed = [i for i, s in enumerate(self.data.chunks) if s.chunk.doc_id in wanted]
+            allowed = self.store.rows_of(wanted)
         profile = self.retriever.profile(query)
         facts = self._facts(asked, query if query != reading else "", english=profile.vietnamese < 0.5)
         hits, views, candidates, X = self._rank(query, vector, facts, max(1, top_k), allowed)
@@ -110,10 +111,9 @@ class Engine:
             return Answer(asked, True, "", (), restored=restored), None
         passages = tuple(self._passage(rank, hit) for rank, hit in enumerate(hits, 1))
         top = hits[: self.answer_params.passages]
-        sentences = [(self.data.chunks[h.chunk_index].chunk.sentences, self.data.sentences_of(h.chunk_index))
+        sentences = [(self.store.chunk(h.chunk_index).sentences, self.store.sentences_of(h.chunk_index))
                      for h in top]
-        supports = [check(facts, view, self._article_view(p.doc_id), self.data.keywords.known,
-                          self.data.keywords.rarity) for p, view in zip(passages, views[: len(top)])]
+        supports = [check(facts, view, self._article_view(p.doc_id), self.store.known, self.store.rarity) for p, view in zip(passages, views[: len(top)])]
         extract = extract_answer(facts, vector, passages, sentences, supports, self.answer_params)
         cited = extract.sentences[0].citation - 1 if extract.sentences else 0
         evidence = Evidence.of(hits[0].dense, extract, supports[cited], facts, profile.vietnamese, unaccented)
@@ -154,11 +154,11 @@ class Engine:
         their views; the features."""
         rows = np.array([h.chunk_index for h in hits])
         tokens = translated_tokens(facts)
-        translated = self.data.keywords.scores(tokens)[rows] if tokens else np.zeros(len(hits))
-        candidates = [Candidate(h.dense, h.keyword, h.score, self.data.sentences_of(h.chunk_index), view)
+        translated = self.store.keyword_scores(tokens, rows) if tokens else np.zeros(len(hits))
+        candidates = [Candidate(h.dense, h.keyword, h.score, self.store.sentences_of(h.chunk_index), view)
                       for h, view in zip(hits, views)]
-        X = features(facts, vector, candidates, translated, self.data.keywords.rarity)
-        dates = [self.data.articles[self.data.chunks[h.chunk_index].chunk.doc_id].date for h in hits]
+        X = features(facts, vector, candidates, translated, self.store.rarity)
+        dates = [self.store.articles[self.store.chunk(h.chunk_index).doc_id].date for h in hits]
         preference = date_preference(dates, asked_period(query), asks_latest(query), self.rerank_params)
         total = scores(X, self.rerank_params, preference)
         best = order(total)
@@ -170,22 +170,22 @@ class Engine:
         shown: dict[tuple[str, ...], str] = {}
         kept = []
         for hit, view in zip(hits, views):
-            doc_id = self.data.chunks[hit.chunk_index].chunk.doc_id
-            story = self.data.story_of.get(doc_id)
+            doc_id = self.store.chunk(hit.chunk_index).doc_id
+            story = self.store.story_of.get(doc_id)
             if story is not None and shown.setdefault(story, doc_id) != doc_id:
                 continue
             kept.append((hit, view))
         return [h for h, _ in kept], [v for _, v in kept]
 
     def _view(self, hit: Hit) -> TextView:
-        chunk = self.data.chunks[hit.chunk_index].chunk
-        article = self.data.articles[chunk.doc_id]
+        chunk = self.store.chunk(hit.chunk_index)
+        article = self.store.articles[chunk.doc_id]
         return TextView(f"{article.title}\n{article.date}\n{chunk.text}", self._implied_years(chunk.doc_id))
 
     def _implied_years(self, doc_id: str) -> frozenset[str]:
         years = self._years_of.get(doc_id)
         if years is None:
-            article = self.data.articles[doc_id]
+            article = self.store.articles[doc_id]
             years = implied_years(article.date, f"{article.title}\n{article.text}")
             self._years_of[doc_id] = years  # a few years per article: kept for every article asked about
         return years
@@ -194,7 +194,7 @@ class Engine:
         def view() -> TextView:
             cached = self._article_views.get(doc_id)
             if cached is None:
-                article = self.data.articles[doc_id]
+                article = self.store.articles[doc_id]
                 cached = TextView(f"{article.title}\n{article.date}\n{article.text}", self._implied_years(doc_id))
                 if len(self._article_views) >= 64:
                     self._article_views.pop(next(iter(self._article_views)))
@@ -203,8 +203,8 @@ class Engine:
         return view
 
     def _passage(self, rank: int, hit: Hit) -> Passage:
-        chunk = self.data.chunks[hit.chunk_index].chunk
-        article = self.data.articles[chunk.doc_id]
-        also_in = tuple(d for d in self.data.story_of.get(chunk.doc_id, ()) if d != chunk.doc_id)
+        chunk = self.store.chunk(hit.chunk_index)
+        article = self.store.articles[chunk.doc_id]
+        also_in = tuple(d for d in self.store.story_of.get(chunk.doc_id, ()) if d != chunk.doc_id)
         return Passage(rank, chunk.doc_id, article.title, article.date, article.source, chunk.text,
                        chunk.start, chunk.end, round(hit.score, 4), also_in)

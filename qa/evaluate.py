@@ -224,7 +224,7 @@ def run_eval(engine: "Engine", questions: Sequence[GoldQuestion], systems: Seque
     if not questions:
         raise ValueError("no questions to evaluate")
     original = engine.retriever
-    retrievers = [Retriever(original.data, replace(original.params, mode=name)) for name in systems]
+    retrievers = [Retriever(original.store, replace(original.params, mode=name)) for name in systems]
     answers: list[list[Answer]] = [[] for _ in systems]
     seconds = [0.0] * len(systems)
     try:

@@ -6,7 +6,7 @@ from typing import Collection
 
 import numpy as np
 
-from .index.store import IndexData
+from .index.search_store import SearchStore
 from .normalize import fold_diacritics
 from .tokens import FOLD_MARK, bm25_tokens, syllables
 
@@ -47,8 +47,8 @@ class QueryProfile:
 
 
 class Retriever:
-    def __init__(self, data: IndexData, params: RetrievalParams = RetrievalParams()):
-        self.data = data
+    def __init__(self, store: SearchStore, params: RetrievalParams = RetrievalParams()):
+        self.store = store
         self.params = params
 
     def keyword_coverage(self, query: str) -> float:
@@ -57,7 +57,7 @@ class Retriever:
         folded = {t for t in bm25_tokens(query) if t.startswith(FOLD_MARK)}
         if not folded:
             return 0.0
-        return len(self.data.keywords.known(sorted(folded))) / len(folded)
+        return len(self.store.known(sorted(folded))) / len(folded)
 
     def profile(self, query: str) -> "QueryProfile":
         p = self.params
@@ -77,26 +77,25 @@ class Retriever:
 
     def search(self, query: str, query_vector: np.ndarray, k: int,
                allowed: Collection[int] | None = None) -> list[Hit]:
-        n = len(self.data.chunks)
+        store = self.store
+        n = store.chunk_count
         if n == 0 or k <= 0:
             return []
         pool = min(n, max(self.params.pool, k))
-        keyword_all = self.data.keywords.scores(bm25_tokens(query))
+        tokens = bm25_tokens(query)
         if allowed is not None:
             candidates = np.fromiter(sorted(set(allowed)), dtype=np.int64)
             if candidates.size == 0:
                 return []
-            dense_scores = self.data.vectors[candidates] @ query_vector
+            dense_scores = store.vectors_of(candidates) @ query_vector
             dense_top = candidates[np.argsort(-dense_scores)[:pool]]
-            kw = keyword_all[candidates]
-            keyword_top = candidates[np.argsort(-kw)[:pool]]
+            keyword_top = store.keyword_top(tokens, pool, candidates)
         else:
-            _, ids = self.data.dense.search(query_vector[None, :].astype(np.float32), pool)
-            dense_top = ids[0][ids[0] >= 0]
-            keyword_top = np.argpartition(-keyword_all, pool - 1)[:pool] if pool < n else np.arange(n)
+            dense_top = store.nearest(query_vector, pool)
+            keyword_top = store.keyword_top(tokens, pool)
         union = np.union1d(dense_top, keyword_top)
-        dense = self.data.vectors[union] @ query_vector
-        keyword = keyword_all[union]
+        dense = store.vectors_of(union) @ query_vector
+        keyword = store.keyword_scores(tokens, union)
         dense_weight, keyword_weight = self.weights(query)
         fused = dense_weight * _zscore(dense) + keyword_weight * _zscore(keyword)
         order = np.argsort(-fused, kind="stable")
@@ -106,7 +105,7 @@ class Retriever:
         kept: list[Hit] = []
         kept_sets: list[set[str]] = []
         for hit in hits:
-            words = set(syllables(self.data.chunks[hit.chunk_index].chunk.text))
+            words = set(syllables(self.store.chunk(hit.chunk_index).text))
             if any(_jaccard(words, other) >= self.params.duplicate_jaccard for other in kept_sets):
                 continue
             kept.append(hit)

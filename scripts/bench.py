@@ -145,7 +145,7 @@ def bench_latency(encoder, index: Path, questions: list[str], warmup: int = 10) 
         started = time.perf_counter()
         engine.ask(q)
         times.append(time.perf_counter() - started)
-    return {"chunks": len(engine.data.chunks), "dense_index": type(engine.data.dense).__name__,
+    return {"chunks": engine.store.chunk_count, "dense_index": type(engine.store.dense).__name__,
             "p50": percentile_ms(times, 50), "p95": percentile_ms(times, 95), "questions": len(questions)}
 
 

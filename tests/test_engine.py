@@ -175,7 +175,7 @@ def test_doc_ids_filter_restricts_passages(engine):
     answer = engine.ask(QUESTION, top_k=50, doc_ids=[CHINA])
     assert answer.passages
     assert {p.doc_id for p in answer.passages} == {CHINA}
-    assert len(answer.passages) == sum(1 for s in engine.data.chunks if s.chunk.doc_id == CHINA)
+    assert len(answer.passages) == len(engine.store.rows_of({CHINA}))
     check_passages(engine, answer, 50)
 
 
@@ -197,7 +197,7 @@ def test_near_duplicate_passages_are_dropped(corpus, tmp_path, fake_encoder):
     build_index(corpus, tmp_path / "index", encoder=fake_encoder)
     engine = Engine.open(tmp_path / "index", encoder=fake_encoder)
     # Both copies are indexed...
-    texts = [s.chunk.text for s in engine.data.chunks]
+    texts = [engine.store.chunk(i).text for i in range(engine.store.chunk_count)]
     assert len(texts) > len(set(texts))
     # ...but the same text is never shown twice.
     answer = engine.ask(QUESTION, top_k=10)
@@ -319,5 +319,5 @@ def test_the_reranker_reorders_the_fused_candidates(index_dir, fake_encoder):
     assert names_us(answer.passages[0].text)
     assert len(trace.candidates) == len(trace.rank_features) > 3  # the fused pool, reranked
     # The baselines of `qa eval` rank by one side alone: nothing is reranked.
-    engine.retriever = Retriever(engine.data, RetrievalParams(mode="dense"))
+    engine.retriever = Retriever(engine.store, RetrievalParams(mode="dense"))
     assert engine.ask_with_evidence(question, top_k=3)[1].candidates == ()

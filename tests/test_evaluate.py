@@ -267,7 +267,7 @@ def test_modes_rank_differently_and_the_engine_is_restored(split_engine):
 
 
 def test_retrieval_mode_weights(seed_engine):
-    data = seed_engine.data
+    data = seed_engine.store
     hybrid = Retriever(data)
     for query in ("ASEAN và Nhật Bản hợp tác", "asean va nhat ban hop tac", "Which agency implements it?"):
         assert Retriever(data, RetrievalParams(mode="dense")).weights(query) == (1.0, 0.0)

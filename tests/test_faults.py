@@ -96,7 +96,7 @@ def grow(corpus: Path) -> int:
 
 def ask(index_dir: Path):
     engine = Engine.open(index_dir, encoder=FakeEncoder())
-    return engine.data.manifest.articles, engine.ask(QUESTION)
+    return engine.store.manifest.articles, engine.ask(QUESTION)
 
 
 @pytest.fixture

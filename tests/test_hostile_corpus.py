@@ -132,7 +132,7 @@ def test_odd_files_are_found_by_ordinary_queries(built):
 
 def test_a_million_character_line_is_chunked_with_exact_offsets(built):
     report, engine = built
-    data = engine.data
+    data = engine.store
     text = data.articles["long-line.txt"].text
     assert len(text) > 0.99 * LONG_LINE and "\n" not in text
     chunks = [s.chunk for s in data.chunks if s.chunk.doc_id == "long-line.txt"]

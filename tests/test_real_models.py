@@ -89,7 +89,7 @@ def test_a_packaged_sentence_transformers_model_by_path(tmp_path, corpus, seed_e
     report = build_index(corpus, index, model=model_path)
     assert report.chunks > 0
     engine = Engine.open(index)
-    assert engine.data.manifest.model_id == str(Path(model_path).resolve())
+    assert engine.store.manifest.model_id == str(Path(model_path).resolve())
     assert engine.encoder.dim == 384
     answer = engine.ask("ASEAN Japan cooperation committee meeting Jakarta")
     assert answer.passages[0].doc_id.startswith("001_")
@@ -97,7 +97,7 @@ def test_a_packaged_sentence_transformers_model_by_path(tmp_path, corpus, seed_e
     with pytest.raises(ModelMismatchError, match="minilm|MiniLM|model"):
         Engine.open(index, model="default")
     with pytest.raises(ModelMismatchError):
-        Engine(engine.data, seed_engine.encoder, index)
+        Engine(engine.store, seed_engine.encoder, index)
 
 
 @pytest.mark.parametrize("which", ["default", "minilm"])

@@ -94,6 +94,7 @@ class IndexData:
         # Row of each chunk's first sentence in `sentence_vectors`; the last entry is their count.
         self.sentence_starts = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
         self.story_of = {doc_id: group for group in self.stories for doc_id in group}
+        self._last_keywords: tuple[tuple[str, ...], np.ndarray] | None = None
 
     @property
     def accents(self) -> AccentModel:
@@ -114,6 +115,52 @@ class IndexData:
         """The vectors of the sentences of chunk `chunk_index`, as float32."""
         start, end = self.sentence_starts[chunk_index], self.sentence_starts[chunk_index + 1]
         return np.asarray(self.sentence_vectors[start:end], dtype=np.float32)
+
+    # The search side (qa.index.search_store.SearchStore), over the snapshot in memory.
+
+    @property
+    def chunk_count(self) -> int:
+        return len(self.chunks)
+
+    def chunk(self, row: int) -> Chunk:
+        return self.chunks[row].chunk
+
+    def rows_of(self, doc_ids: set[str]) -> list[int]:
+        return [i for i, s in enumerate(self.chunks) if s.chunk.doc_id in doc_ids]
+
+    def vectors_of(self, rows) -> np.ndarray:
+        return np.asarray(self.vectors[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
+
+    def nearest(self, vector: np.ndarray, k: int) -> np.ndarray:
+        _, ids = self.dense.search(vector[None, :].astype(np.float32), k)
+        return ids[0][ids[0] >= 0]
+
+    def keyword_top(self, tokens, k: int, rows: np.ndarray | None = None) -> np.ndarray:
+        scores = self._keyword_all(tokens)
+        if rows is not None:
+            return rows[np.argsort(-scores[rows])[:k]]
+        n = len(scores)
+        return np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
+
+    def keyword_scores(self, tokens, rows: np.ndarray) -> np.ndarray:
+        return self._keyword_all(tokens)[rows]
+
+    def known(self, tokens) -> list[str]:
+        return self.keywords.known(tokens)
+
+    def rarity(self, token: str) -> float:
+        return self.keywords.rarity(token)
+
+    def _keyword_all(self, tokens) -> np.ndarray:
+        """Every passage's score; the last query's kept, as its top and its candidates' scores are
+        asked in turn (one tuple assignment: threads sharing the index see a whole pair)."""
+        key = tuple(tokens)
+        last = self._last_keywords
+        if last is not None and last[0] == key:
+            return last[1]
+        scores = self.keywords.scores(key)
+        self._last_keywords = (key, scores)
+        return scores
 
 
 def rebuild_hint(index_dir: Path) -> str:

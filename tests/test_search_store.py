@@ -1,0 +1,121 @@
+"""The contract of a search backend (qa.index.search_store.SearchStore), checked against a reference
+computed here from the corpus itself: every backend must pass it to serve the same answers."""
+from __future__ import annotations
+
+import math
+import shutil
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from qa.build import IndexParams, build_index, embedding_text
+from qa.index.store import load_index
+from qa.tokens import bm25_tokens
+
+from conftest import SEED_CORPUS, FakeEncoder
+
+DUPLICATE = "zz_ban_sao.txt"
+
+
+@pytest.fixture(scope="module", params=["local"])
+def built(request, tmp_path_factory):
+    """(the backend under test, the local snapshot of the same build as the reference, the encoder,
+    an article that has a copy)."""
+    corpus = tmp_path_factory.mktemp("corpus") / "seeds"
+    shutil.copytree(SEED_CORPUS, corpus)
+    first = sorted(p.name for p in corpus.iterdir())[0]
+    shutil.copy(corpus / first, corpus / DUPLICATE)  # a copy: one story of two articles
+    encoder = FakeEncoder()
+    index = tmp_path_factory.mktemp("index")
+    build_index(corpus, index, encoder=encoder)
+    reference = load_index(index)
+    stores = {"local": lambda: reference}
+    return stores[request.param](), reference, encoder, first
+
+
+def _bm25(reference, tokens: list[str]) -> np.ndarray:
+    """Lucene BM25 of every passage (title and text, as indexed), from the definition."""
+    k1, b = reference.manifest.params["bm25_k1"], reference.manifest.params["bm25_b"]
+    docs = [Counter(bm25_tokens(f"{reference.articles[s.chunk.doc_id].title}\n{s.chunk.text}")) for s in reference.chunks]
+    lengths = np.array([sum(d.values()) for d in docs], dtype=float)
+    avg = lengths.mean()
+    out = np.zeros(len(docs))
+    for token in tokens:
+        df = sum(1 for d in docs if token in d)
+        if not df:
+            continue
+        idf = math.log(1 + (len(docs) - df + 0.5) / (df + 0.5))
+        for i, d in enumerate(docs):
+            tf = d.get(token, 0)
+            if tf:
+                out[i] += idf * tf / (tf + k1 * (1 - b + b * lengths[i] / avg))
+    return out
+
+
+def test_chunks_articles_and_counts(built):
+    store, reference, _, first = built
+    assert store.chunk_count == len(reference.chunks) == store.manifest.chunks
+    assert set(store.articles) == set(reference.articles)
+    for row, stored in enumerate(reference.chunks):
+        chunk = store.chunk(row)
+        assert chunk == stored.chunk
+        assert chunk.text == store.articles[chunk.doc_id].text[chunk.start:chunk.end]
+    rows = store.rows_of({first})
+    assert rows and all(store.chunk(r).doc_id == first for r in rows)
+    assert store.rows_of({"not-in-the-index.txt"}) == []
+
+
+def test_vectors_and_nearest(built):
+    store, reference, encoder, _ = built
+    params = IndexParams()
+    for row in (0, store.chunk_count // 2, store.chunk_count - 1):
+        chunk = store.chunk(row)
+        expected = encoder.encode_passages([embedding_text(store.articles[chunk.doc_id], chunk, params)])[0]
+        assert np.allclose(store.vectors_of([row])[0], expected, atol=1e-6)
+        # The passage's own vector finds itself (or its identical copy) first.
+        top = store.nearest(expected, 3)
+        assert store.chunk(int(top[0])).text == chunk.text
+        sentences = store.sentences_of(row)
+        assert sentences.shape == (len(chunk.sentences), encoder.dim) and sentences.dtype == np.float32
+
+
+def test_keyword_scores_are_bm25(built):
+    store, reference, _, _ = built
+    for query in ("ASEAN và Nhật Bản hợp tác", "vaccine COVID-19", "asean va nhat ban hop tac", "ASEAN ASEAN"):
+        tokens = bm25_tokens(query)
+        expected = _bm25(reference, tokens)
+        rows = np.arange(store.chunk_count)
+        assert np.allclose(store.keyword_scores(tokens, rows), expected, rtol=2e-3, atol=2e-3)
+        top = store.keyword_top(tokens, 5)
+        assert sorted(expected[top], reverse=True) == pytest.approx(sorted(expected, reverse=True)[:5], rel=2e-3, abs=2e-3)
+        subset = rows[::3]
+        within = store.keyword_top(tokens, 4, subset)
+        assert set(within) <= set(subset)
+        assert sorted(expected[within], reverse=True) == pytest.approx(sorted(expected[subset], reverse=True)[:4],
+                                                                       rel=2e-3, abs=2e-3)
+
+
+def test_unknown_tokens_score_nothing(built):
+    store, _, _, _ = built
+    tokens = ["zzzxq", "~zzzxq"]
+    assert store.known(tokens) == []
+    assert not store.keyword_scores(tokens, np.arange(store.chunk_count)).any()
+    assert store.rarity("zzzxq") == 0.0
+
+
+def test_known_and_rarity(built):
+    store, reference, _, _ = built
+    docs = [set(bm25_tokens(f"{reference.articles[s.chunk.doc_id].title}\n{s.chunk.text}")) for s in reference.chunks]
+    n = len(docs)
+    assert store.known(["asean", "~asean", "zzzxq"]) == ["asean", "~asean"]
+    for token in ("asean", "~nhat", "jica"):
+        df = sum(1 for d in docs if token in d)
+        assert store.rarity(token) == pytest.approx(math.log(n / df) / math.log(n))
+
+
+def test_stories_and_accents(built):
+    store, _, _, first = built
+    assert set(store.story_of[first]) == {first, DUPLICATE}
+    assert store.story_of[DUPLICATE] == store.story_of[first]
+    assert store.accents.restore("hop tac") == "hợp tác"
