@@ -57,13 +57,20 @@ class AccentModel:
         return cls(dict(unigrams), {k: v for k, v in bigrams.items() if v >= MIN_PAIR_COUNT})
 
     def save(self, path: Path) -> None:
-        with gzip.open(path, "wt", encoding="utf-8") as f:
-            json.dump({"unigrams": self.unigrams, "bigrams": self.bigrams}, f, ensure_ascii=False)
+        Path(path).write_bytes(self.to_bytes())
 
     @classmethod
     def load(cls, path: Path) -> "AccentModel":
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            raw = json.load(f)
+        return cls.from_bytes(Path(path).read_bytes())
+
+    def to_bytes(self) -> bytes:
+        """Gzipped JSON: the snapshot's accents.json.gz, or a database backend's copy."""
+        raw = json.dumps({"unigrams": self.unigrams, "bigrams": self.bigrams}, ensure_ascii=False)
+        return gzip.compress(raw.encode("utf-8"), mtime=0)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "AccentModel":
+        raw = json.loads(gzip.decompress(data).decode("utf-8"))
         return cls(raw["unigrams"], raw["bigrams"])
 
     def restore(self, text: str) -> str:

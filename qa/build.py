@@ -86,13 +86,18 @@ def _article_hash(article: Article) -> str:
 PREPARATION_VERSION = 4
 
 
-def _document_hash(doc: Document, preparation: str) -> str:
+def preparation_of(params: IndexParams) -> str:
+    """What preparing an article depends on besides its document: this code's version, the parameters."""
+    return json.dumps([PREPARATION_VERSION, asdict(params)], sort_keys=True)
+
+
+def document_hash(doc: Document, preparation: str) -> str:
     """What the article prepared from `doc` depends on: the document, and how it is prepared."""
     return _hash(preparation + json.dumps(asdict(doc), ensure_ascii=False, sort_keys=True))
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class Prepared:
     """One article ready for the index: cleaned and chunked now, or taken as it was."""
 
     article: Article
@@ -129,12 +134,12 @@ def build_index(
             previous = None  # vectors of another model: nothing to reuse
         # With other parameters every article is prepared again, but a chunk whose embedded text
         # is the same keeps its vector: the vectors are keyed by that text.
-        preparation = json.dumps([PREPARATION_VERSION, params_dict], sort_keys=True)
-        source_hashes = {doc.doc_id: _document_hash(doc, preparation) for doc in docs}
+        preparation = preparation_of(params)
+        source_hashes = {doc.doc_id: document_hash(doc, preparation) for doc in docs}
         kept = _unchanged_articles(previous, source_hashes)
-        prepared: dict[str, _Prepared] = {}
+        prepared: dict[str, Prepared] = {}
         for doc in docs:
-            ready = kept.get(doc.doc_id) or _prepare(doc, params)
+            ready = kept.get(doc.doc_id) or prepare(doc, params)
             if ready is None:
                 skipped.append(Skipped(doc.doc_id, "has no article text after cleaning"))
                 del source_hashes[doc.doc_id]
@@ -177,7 +182,7 @@ def build_index(
         prepared = kept = None  # `chunks` and `articles` hold what is still needed
         if rebuild:
             pending.clear()
-        located.update(_embed(encoder, todo, params, progress, pending.add))
+        located.update(embed_missing(encoder, todo, params, progress, pending.add))
         encoder_id, dim = encoder.model_id, encoder.dim
         del encoder  # a model loaded here is freed, and its memory given back, before what follows
         release_free_memory()
@@ -220,13 +225,13 @@ def build_index(
                        resumed=len(resumed & set(text_hashes)))
 
 
-def _prepare(doc: Document, params: IndexParams) -> _Prepared | None:
+def prepare(doc: Document, params: IndexParams) -> Prepared | None:
     article = clean_document(doc)
     if not article.text.strip():
         return None
     chunks = chunk_article(article, params.chunking)
     keys = [_embedding_key(embedding_text(article, c, params), c) for c in chunks]
-    return _Prepared(article, _article_hash(article), chunks, keys)
+    return Prepared(article, _article_hash(article), chunks, keys)
 
 
 def _signatures(articles: dict[str, Article], hashes: dict[str, str], previous: IndexData | None) -> np.ndarray:
@@ -240,7 +245,7 @@ def _signatures(articles: dict[str, Article], hashes: dict[str, str], previous: 
             else np.zeros((0, NUM_PERM), dtype=np.uint32))
 
 
-def _unchanged_articles(previous: IndexData | None, source_hashes: dict[str, str]) -> dict[str, _Prepared]:
+def _unchanged_articles(previous: IndexData | None, source_hashes: dict[str, str]) -> dict[str, Prepared]:
     """Articles whose source is byte-for-byte what the previous index read: they are taken as
     cleaned and chunked then, so adding one article to a large corpus does not redo the rest."""
     if previous is None:
@@ -252,7 +257,7 @@ def _unchanged_articles(previous: IndexData | None, source_hashes: dict[str, str
     for doc_id, source_hash in source_hashes.items():
         if previous.source_hashes.get(doc_id) == source_hash:
             stored = by_doc.get(doc_id, [])
-            kept[doc_id] = _Prepared(previous.articles[doc_id], previous.article_hashes[doc_id],
+            kept[doc_id] = Prepared(previous.articles[doc_id], previous.article_hashes[doc_id],
                                      [s.chunk for s in stored], [s.text_hash for s in stored])
     return kept
 
@@ -279,7 +284,7 @@ def _embedding_input(article: Article, chunk: Chunk, params: IndexParams) -> tup
     return text, tuple((s + shift, e + shift) for s, e in chunk.sentences)
 
 
-def _embed(encoder: Encoder, items: dict[str, tuple[Article, Chunk]], params: IndexParams,
+def embed_missing(encoder: Encoder, items: dict[str, tuple[Article, Chunk]], params: IndexParams,
            progress: Progress | None, save: Callable[[list[str], list, list], Path],
            batch: int = 64) -> dict[str, Path]:
     """Embeds each key's chunk (texts made a batch at a time: all at once they are a copy of the

@@ -42,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     index = sub.add_parser("index", help="build or update the index from a corpus")
     index.add_argument("--corpus", default=DEFAULT_CORPUS, help="folder of .txt/.md/.html/.pdf/.docx files or a .jsonl file")
     index.add_argument("--index", default=DEFAULT_INDEX, help="index folder (default: embeddings)")
+    index.add_argument("--store", default=None, help="postgresql://user@host:port/db: the index in that database instead of a folder (PostgreSQL with pgvector)")
     index.add_argument("--model", default=None,
                        help="sentence-transformers model id or local path (default: the bundled multilingual-e5-small)")
     index.add_argument("--rebuild", action="store_true", help="embed everything again instead of updating")
@@ -54,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="?", help="the question (omit with --batch)")
     ask.add_argument("--batch", type=Path, help="JSONL file: one {\"question\", \"history\"} object per line")
     ask.add_argument("--index", default=DEFAULT_INDEX)
+    ask.add_argument("--store", default=None, help="postgresql://user@host:port/db: the index in that database instead of a folder (PostgreSQL with pgvector)")
     ask.add_argument("--top-k", type=int, default=5)
     ask.add_argument("--json", action="store_true", help="print JSON")
     ask.set_defaults(run=_ask)
@@ -65,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
                     help="build or update the index from this corpus first (default: use the index as it is)")
     ev.add_argument("--index", default=None,
                     help=f"index folder (default: {DEFAULT_INDEX}, or a folder under {EVAL_CACHE} with --corpus)")
+    ev.add_argument("--store", default=None, help="postgresql://user@host:port/db: the index in that database instead of a folder (PostgreSQL with pgvector)")
     ev.add_argument("--json", action="store_true", help="print JSON")
     ev.add_argument("--show-misses", action="store_true",
                     help="list each system's misses: answerable questions with no hit, unanswerable ones answered")
@@ -93,12 +96,10 @@ def _quiet_libraries() -> None:
 
 
 def _index(args: argparse.Namespace) -> int:
-    from .build import build_index
-
     bar = _ProgressBar() if sys.stderr.isatty() else _ProgressLines()
     try:
-        report = build_index(Path(args.corpus), Path(args.index), model=args.model, rebuild=args.rebuild,
-                             progress=bar, max_bytes=int(args.max_mb * 2**20))
+        report = _build(Path(args.corpus), args.store or Path(args.index), model=args.model, rebuild=args.rebuild,
+                        progress=bar, max_bytes=int(args.max_mb * 2**20))
     finally:
         if bar:
             bar.close()
@@ -106,13 +107,32 @@ def _index(args: argparse.Namespace) -> int:
         print(f"warning: skipped {skipped.name}: {skipped.reason}", file=sys.stderr)
     state = "up to date" if report.up_to_date else "written"
     print(
-        f"Index {args.index} {state}: {report.articles} articles, {report.chunks} chunks "
+        f"Index {_where(args.store or args.index)} {state}: {report.articles} articles, {report.chunks} chunks "
         f"(added {report.added}, changed {report.changed}, removed {report.removed}; "
         f"embedded {report.embedded}, reused {report.reused}"
         + (f", of which {report.resumed} from an interrupted build" if report.resumed else "")
         + f") in {report.seconds:.1f} s"
     )
     return 1 if args.strict and report.skipped else 0
+
+
+def _build(corpus: Path, where: Path | str, **options):
+    """A local build into a folder, or into the database `where` names."""
+    from .index.postgres import is_store_url
+
+    if is_store_url(where):
+        from .build_store import build_store
+
+        return build_store(corpus, str(where), **options)
+    from .build import build_index
+
+    return build_index(corpus, Path(where), **options)
+
+
+def _where(location: Path | str) -> str:
+    from .index.postgres import is_store_url, shown_url
+
+    return shown_url(str(location)) if is_store_url(location) else str(location)
 
 
 def _remove(args: argparse.Namespace) -> int:
@@ -192,7 +212,7 @@ def _ask(args: argparse.Namespace) -> int:
         raise QAError("Give either a QUESTION or --batch FILE.jsonl.")
     if args.question is not None and not args.question.strip():
         raise QAError("Câu hỏi trống: hãy gõ một câu hỏi bằng tiếng Việt hoặc tiếng Anh.")
-    engine = Engine.open(Path(args.index))
+    engine = Engine.open(args.store or Path(args.index))
     if args.batch is not None:
         for row in _batch(engine, args.batch, args.top_k):
             print(json.dumps(row, ensure_ascii=False), flush=True)
@@ -254,7 +274,7 @@ def _eval(args: argparse.Namespace) -> int:
     from .evaluate import load_questions, render_report, report_json, run_eval
 
     questions = load_questions(args.questions)  # a bad file fails before any model loads
-    engine = Engine.open(_eval_index(args.corpus, args.index))
+    engine = Engine.open(_eval_index(args.corpus, args.index, args.store))
     report = run_eval(engine, questions)
     if args.json:
         print(json.dumps(report_json(report, misses=args.show_misses), ensure_ascii=False, indent=2))
@@ -269,12 +289,15 @@ def eval_cache_dir(corpus: Path) -> Path:
     return EVAL_CACHE / f"{resolved.stem}-{hashlib.sha256(str(resolved).encode()).hexdigest()[:8]}"
 
 
-def _eval_index(corpus: str | None, index: str | None) -> Path:
+def _eval_index(corpus: str | None, index: str | None, store: str | None = None) -> Path | str:
     """The index to evaluate, built or brought up to date from `corpus` when one is given."""
-    from .build import build_index
     from .index.store import has_index
 
-    if corpus is None:
+    if store is not None:
+        if corpus is None:
+            return store
+        index_dir: Path | str = store
+    elif corpus is None:
         index_dir = Path(index or DEFAULT_INDEX)
         if has_index(index_dir):
             return index_dir
@@ -291,12 +314,12 @@ def _eval_index(corpus: str | None, index: str | None) -> Path:
                           f"leave out --index (a folder under {EVAL_CACHE} is used) or pick another folder.")
     bar = _ProgressBar() if sys.stderr.isatty() else None
     try:
-        report = build_index(Path(corpus), index_dir, progress=bar)
+        report = _build(Path(corpus), index_dir, progress=bar)
     finally:
         if bar:
             bar.close()
     for skipped in report.skipped:
         print(f"warning: skipped {skipped.name}: {skipped.reason}", file=sys.stderr)
     state = "up to date" if report.up_to_date else f"written in {report.seconds:.1f} s"
-    print(f"Index {index_dir} ({corpus}): {report.chunks} chunks, {state}", file=sys.stderr)
+    print(f"Index {_where(index_dir)} ({corpus}): {report.chunks} chunks, {state}", file=sys.stderr)
     return index_dir

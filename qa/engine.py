@@ -14,6 +14,7 @@ from .embed.encoder import Encoder, load_encoder, resolve_model
 from .errors import ModelMismatchError, QuestionError
 from .followup import contextualize
 from .index.search_store import SearchStore
+from .index.postgres import index_hint, is_store_url, shown_url
 from .index.store import load_index, rebuild_hint
 from .normalize import normalize_query
 from .question import QuestionFacts, analyze, expected_answer
@@ -42,17 +43,17 @@ class Trace:
 
 
 class Engine:
-    def __init__(self, store: SearchStore, encoder: Encoder, index_dir: Path,
+    def __init__(self, store: SearchStore, encoder: Encoder, index_dir: Path | str,
                  retrieval: RetrievalParams = RetrievalParams(), answer: AnswerParams = AnswerParams(),
                  abstain: AbstainParams = AbstainParams(), rerank: RerankParams = RerankParams()):
         if encoder.model_id != store.manifest.model_id:
             raise ModelMismatchError(
-                f"Chỉ mục ở {index_dir} được lập bằng mô hình {store.manifest.model_id!r}, không phải "
-                f"{encoder.model_id!r}. Hãy mở nó mà không chỉ định mô hình, hoặc {rebuild_hint(index_dir)} --model ..."
+                f"Chỉ mục ở {_shown(index_dir)} được lập bằng mô hình {store.manifest.model_id!r}, không phải "
+                f"{encoder.model_id!r}. Hãy mở nó mà không chỉ định mô hình, hoặc {_rebuild_hint(index_dir)} --model ..."
             )
         self.store = store
         self.encoder = encoder
-        self.index_dir = Path(index_dir)
+        self.index_dir = index_dir if is_store_url(index_dir) else Path(index_dir)
         self.retriever = Retriever(store, retrieval)
         self.answer_params = answer
         self.abstain_params = abstain
@@ -65,17 +66,23 @@ class Engine:
     @classmethod
     def open(cls, index_dir: Path | str = "embeddings", model: str | None = None,
              encoder: Encoder | None = None) -> "Engine":
-        """Load the index; its recorded model is used unless another is given (which must match)."""
-        index_dir = Path(index_dir)
-        data = load_index(index_dir)
+        """Open an index folder, or a database given by its postgresql:// URL; the index's recorded
+        model is used unless another is given (which must match)."""
+        if is_store_url(index_dir):
+            from .index.postgres import PostgresStore
+
+            store = PostgresStore(str(index_dir))
+        else:
+            index_dir = Path(index_dir)
+            store = load_index(index_dir)
         if encoder is None:
-            if model is not None and resolve_model(model).model_id != data.manifest.model_id:
+            if model is not None and resolve_model(model).model_id != store.manifest.model_id:
                 raise ModelMismatchError(
-                    f"Chỉ mục ở {index_dir} được lập bằng mô hình {data.manifest.model_id!r}, không phải {model!r}. "
-                    f"Hãy mở nó không có --model, hoặc {rebuild_hint(index_dir)} --model {model}"
+                    f"Chỉ mục ở {_shown(index_dir)} được lập bằng mô hình {store.manifest.model_id!r}, không phải "
+                    f"{model!r}. Hãy mở nó không có --model, hoặc {_rebuild_hint(index_dir)} --model {model}"
                 )
-            encoder = load_encoder(model if model is not None else data.manifest.model_spec)
-        return cls(data, encoder, index_dir)
+            encoder = load_encoder(model if model is not None else store.manifest.model_spec)
+        return cls(store, encoder, index_dir)
 
     @property
     def articles(self) -> dict[str, Article]:
@@ -208,3 +215,11 @@ class Engine:
         also_in = tuple(d for d in self.store.story_of.get(chunk.doc_id, ()) if d != chunk.doc_id)
         return Passage(rank, chunk.doc_id, article.title, article.date, article.source, chunk.text,
                        chunk.start, chunk.end, round(hit.score, 4), also_in)
+
+
+def _shown(location: Path | str) -> str:
+    return shown_url(str(location)) if is_store_url(location) else str(location)
+
+
+def _rebuild_hint(location: Path | str) -> str:
+    return f"Hãy lập lại chỉ mục: {index_hint(str(location))} --rebuild" if is_store_url(location) else rebuild_hint(location)

@@ -19,3 +19,7 @@ class ModelMismatchError(IndexLoadError):
 
 class QuestionError(QAError):
     pass
+
+
+class StoreError(QAError):
+    """The database refused what an index build asked of it."""

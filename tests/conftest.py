@@ -76,7 +76,7 @@ def many_articles(folder, n=60):
 @pytest.fixture
 def fake_model(monkeypatch):
     """Every model the CLI would load is the fake encoder; records the specs asked for."""
-    from qa import build, engine
+    from qa import build, build_store, engine
     from qa.embed.encoder import ModelRef
 
     loaded: list = []
@@ -91,6 +91,8 @@ def fake_model(monkeypatch):
     # build and engine import these names: patch them where they are used.
     monkeypatch.setattr(build, "load_encoder", load_encoder)
     monkeypatch.setattr(build, "resolve_model", resolve_model)
+    monkeypatch.setattr(build_store, "load_encoder", load_encoder)
+    monkeypatch.setattr(build_store, "resolve_model", resolve_model)
     monkeypatch.setattr(engine, "load_encoder", load_encoder)
     monkeypatch.setattr(engine, "resolve_model", resolve_model)
     return loaded

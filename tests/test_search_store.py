@@ -10,17 +10,26 @@ import numpy as np
 import pytest
 
 from qa.build import IndexParams, build_index, embedding_text
+from qa.build_store import build_store
+from qa.index.postgres import PostgresStore
 from qa.index.store import load_index
 from qa.tokens import bm25_tokens
 
 from conftest import SEED_CORPUS, FakeEncoder
+from pg_cluster import cluster
 
 DUPLICATE = "zz_ban_sao.txt"
 
 
-@pytest.fixture(scope="module", params=["local"])
+@pytest.fixture(scope="module")
+def database():
+    with cluster() as c:
+        yield c
+
+
+@pytest.fixture(scope="module", params=["local", "postgres"])
 def built(request, tmp_path_factory):
-    """(the backend under test, the local snapshot of the same build as the reference, the encoder,
+    """(the backend under test, the local snapshot of the same corpus as the reference, the encoder,
     an article that has a copy)."""
     corpus = tmp_path_factory.mktemp("corpus") / "seeds"
     shutil.copytree(SEED_CORPUS, corpus)
@@ -30,8 +39,21 @@ def built(request, tmp_path_factory):
     index = tmp_path_factory.mktemp("index")
     build_index(corpus, index, encoder=encoder)
     reference = load_index(index)
-    stores = {"local": lambda: reference}
-    return stores[request.param](), reference, encoder, first
+    if request.param == "local":
+        yield reference, reference, encoder, first
+        return
+    url = request.getfixturevalue("database").primary
+    build_store(corpus, url, encoder=encoder)
+    store = PostgresStore(url)
+    yield store, reference, encoder, first
+    store.close()
+
+
+def aligned(store, reference) -> list[tuple[int, int]]:
+    """(the store's row, the reference's row) of each passage: rows are the backend's own ids."""
+    where = {(s.chunk.doc_id, s.chunk.start): i for i, s in enumerate(reference.chunks)}
+    rows = store.rows_of(set(store.articles))
+    return [(row, where[store.chunk(row).doc_id, store.chunk(row).start]) for row in rows]
 
 
 def _bm25(reference, tokens: list[str]) -> np.ndarray:
@@ -55,52 +77,62 @@ def _bm25(reference, tokens: list[str]) -> np.ndarray:
 
 def test_chunks_articles_and_counts(built):
     store, reference, _, first = built
-    assert store.chunk_count == len(reference.chunks) == store.manifest.chunks
-    assert set(store.articles) == set(reference.articles)
-    for row, stored in enumerate(reference.chunks):
-        chunk = store.chunk(row)
-        assert chunk == stored.chunk
-        assert chunk.text == store.articles[chunk.doc_id].text[chunk.start:chunk.end]
+    pairs = aligned(store, reference)
+    assert store.chunk_count == len(pairs) == len(reference.chunks) == store.manifest.chunks
+    assert sorted(r for _, r in pairs) == list(range(len(reference.chunks)))
+    assert set(store.articles) == set(reference.articles) and len(store.articles) == len(reference.articles)
+    for doc_id, article in reference.articles.items():
+        assert store.articles[doc_id] == article
+    for row, ref in pairs:
+        chunk, expected = store.chunk(row), reference.chunks[ref].chunk
+        assert (chunk.doc_id, chunk.start, chunk.end, chunk.text, chunk.sentences) == \
+            (expected.doc_id, expected.start, expected.end, expected.text, expected.sentences)
     rows = store.rows_of({first})
     assert rows and all(store.chunk(r).doc_id == first for r in rows)
     assert store.rows_of({"not-in-the-index.txt"}) == []
+    assert store.manifest.model_id == reference.manifest.model_id and store.manifest.dim == reference.manifest.dim
 
 
 def test_vectors_and_nearest(built):
     store, reference, encoder, _ = built
     params = IndexParams()
-    for row in (0, store.chunk_count // 2, store.chunk_count - 1):
+    pairs = aligned(store, reference)
+    for row, ref in (pairs[0], pairs[len(pairs) // 2], pairs[-1]):
         chunk = store.chunk(row)
         expected = encoder.encode_passages([embedding_text(store.articles[chunk.doc_id], chunk, params)])[0]
         assert np.allclose(store.vectors_of([row])[0], expected, atol=1e-6)
+        assert np.allclose(store.vectors_of([row])[0], reference.vectors_of([ref])[0], atol=1e-6)
         # The passage's own vector finds itself (or its identical copy) first.
         top = store.nearest(expected, 3)
         assert store.chunk(int(top[0])).text == chunk.text
         sentences = store.sentences_of(row)
         assert sentences.shape == (len(chunk.sentences), encoder.dim) and sentences.dtype == np.float32
+        assert np.allclose(sentences, reference.sentences_of(ref), atol=1e-3)
 
 
 def test_keyword_scores_are_bm25(built):
     store, reference, _, _ = built
+    pairs = aligned(store, reference)
+    rows = np.array([row for row, _ in pairs])
     for query in ("ASEAN và Nhật Bản hợp tác", "vaccine COVID-19", "asean va nhat ban hop tac", "ASEAN ASEAN"):
         tokens = bm25_tokens(query)
-        expected = _bm25(reference, tokens)
-        rows = np.arange(store.chunk_count)
+        expected = _bm25(reference, tokens)[[ref for _, ref in pairs]]  # in the store's row order
+        score_of = dict(zip(rows, expected))
         assert np.allclose(store.keyword_scores(tokens, rows), expected, rtol=2e-3, atol=2e-3)
         top = store.keyword_top(tokens, 5)
-        assert sorted(expected[top], reverse=True) == pytest.approx(sorted(expected, reverse=True)[:5], rel=2e-3, abs=2e-3)
+        assert sorted(score_of[r] for r in top) == pytest.approx(sorted(expected)[-5:], rel=2e-3, abs=2e-3)
         subset = rows[::3]
         within = store.keyword_top(tokens, 4, subset)
         assert set(within) <= set(subset)
-        assert sorted(expected[within], reverse=True) == pytest.approx(sorted(expected[subset], reverse=True)[:4],
-                                                                       rel=2e-3, abs=2e-3)
+        assert sorted(score_of[r] for r in within) == pytest.approx(sorted(score_of[r] for r in subset)[-4:],
+                                                                    rel=2e-3, abs=2e-3)
 
 
 def test_unknown_tokens_score_nothing(built):
     store, _, _, _ = built
     tokens = ["zzzxq", "~zzzxq"]
     assert store.known(tokens) == []
-    assert not store.keyword_scores(tokens, np.arange(store.chunk_count)).any()
+    assert not store.keyword_scores(tokens, np.array(store.rows_of(set(store.articles)))).any()
     assert store.rarity("zzzxq") == 0.0
 
 
