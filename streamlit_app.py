@@ -1,7 +1,8 @@
 """Chat UI: ask the news corpus a question, read the answer and judge it against its cited passages.
 
 Run with `streamlit run streamlit_app.py` (or `make run`). The corpus folder and the index folder
-come from the environment variables QA_CORPUS and QA_INDEX (default: corpus/ and embeddings/).
+come from the environment variables QA_CORPUS and QA_INDEX (default: corpus/ and embeddings/);
+QA_STORE=postgresql://... serves the index from that database instead (a replica works for reading).
 All the work is done by the `qa` library; this file only lays it out. Corpus text only ever
 reaches the page escaped (qa.highlight), never as markup.
 """
@@ -20,7 +21,7 @@ import streamlit as st
 
 from qa.normalize import fold_diacritics
 from qa.overview import Overview, answered_examples, overview
-from qa.build import build_index, rate_and_eta
+from qa.build import rate_and_eta
 from qa.embed.encoder import DEFAULT_MODEL, Encoder, load_encoder
 from qa.engine import Engine
 from qa.errors import QAError
@@ -28,7 +29,8 @@ from qa.export import answer_markdown, conversation_markdown
 from qa.filters import (ArticleFilter, all_outlets, article_outlets, date_bounds, doc_ids, format_date, page,
                         search, select, undated)
 from qa.highlight import HIGHLIGHT_CSS, answer_html, article_html, passage_html, short_html, source_anchor
-from qa.index.store import CURRENT, read_manifest
+from qa.index.location import build_at, manifest_at, version_at
+from qa.index.postgres import is_store_url
 from qa.ingest import DEFAULT_MAX_BYTES
 from qa.remove import remove_articles
 from qa.types import Answer, Article, Passage
@@ -107,14 +109,15 @@ PAGE_CSS = HIGHLIGHT_CSS + """
 
 # --- shared state: one engine per (corpus, index), for every session --------------------------
 
-def locations() -> tuple[Path, Path]:
-    return Path(os.environ.get("QA_CORPUS") or "corpus"), Path(os.environ.get("QA_INDEX") or "embeddings")
+def locations() -> tuple[Path, Path | str]:
+    store = os.environ.get("QA_STORE")
+    return Path(os.environ.get("QA_CORPUS") or "corpus"), store or Path(os.environ.get("QA_INDEX") or "embeddings")
 
 
 class Library:
     """A corpus and its index, with the engine opened on it; shared by all sessions."""
 
-    def __init__(self, corpus: Path, index: Path):
+    def __init__(self, corpus: Path, index: Path | str):
         self.corpus = corpus
         self.index = index
         self.lock = threading.Lock()  # one build or reload at a time
@@ -124,14 +127,11 @@ class Library:
         self.overview: Overview | None = None
 
     def live_snapshot(self) -> str:
-        try:
-            return (self.index / CURRENT).read_text(encoding="utf-8").strip()
-        except OSError:
-            return ""
+        return version_at(self.index)
 
     def open(self) -> None:
         """(Re)open the engine on the current snapshot, reusing the loaded model."""
-        manifest = read_manifest(self.index)
+        manifest = manifest_at(self.index)
         self.engine = Engine.open(self.index, encoder=shared_encoder(manifest.model_spec))
         self.snapshot = self.live_snapshot()
         self.overview = overview(self.engine.articles.values())
@@ -148,7 +148,7 @@ def example_candidates(articles) -> list[str]:
 
 @st.cache_resource(show_spinner=False)
 def shared_library(corpus: str, index: str) -> Library:
-    return Library(Path(corpus), Path(index))
+    return Library(Path(corpus), index if is_store_url(index) else Path(index))
 
 
 @st.cache_resource(show_spinner="Đang tải mô hình ngôn ngữ…")
@@ -180,7 +180,7 @@ def build_first_index(lib: Library) -> None:
                          text=f"Đang lập chỉ mục: {done}/{total} đoạn{speed(done, total, started)}")
 
         try:
-            report = build_index(lib.corpus, lib.index, model=DEFAULT_MODEL, encoder=encoder, progress=progress)
+            report = build_at(lib.corpus, lib.index, model=DEFAULT_MODEL, encoder=encoder, progress=progress)
         except QAError:
             status.update(label="Không lập được chỉ mục.", state="error", expanded=False)
             raise

@@ -24,7 +24,8 @@ from .build import (BuildReport, IndexParams, Prepared, Progress, document_hash,
 from .duplicates import NUM_PERM, signatures, stories
 from .embed.encoder import DEFAULT_MODEL, Encoder, load_encoder, resolve_model
 from .errors import CorpusError, ModelMismatchError, StoreError
-from .index.postgres import ACCENTS_KEY, as_array, connect, index_hint, manifest_json, schema, shown_url
+from .index.postgres import (ACCENTS_KEY, as_array, connect, index_hint, manifest_json, schema, shown_url,
+                             stored_manifest)
 from .index.store import SENTENCE_DTYPE, IndexBusyError, Manifest
 from .ingest import DEFAULT_MAX_BYTES, Skipped, read_corpus
 from .tokens import bm25_tokens
@@ -60,7 +61,7 @@ def _build(conn, corpus, url, model, rebuild, params, encoder, progress, max_byt
     if not docs:
         raise CorpusError(f"Không có bài viết nào đọc được trong {corpus}: không có gì để lập chỉ mục "
                           f"(chỉ mục trong {shown_url(url)} được giữ nguyên).")
-    previous = _manifest(conn)
+    previous = stored_manifest(conn)
     if encoder is not None:
         model_spec, model_id, dim = model or encoder.model_id, encoder.model_id, encoder.dim
     else:
@@ -148,13 +149,6 @@ def _build(conn, corpus, url, model, rebuild, params, encoder, progress, max_byt
     changed = len(prepared) - added
     return BuildReport(int(articles), int(chunks), added, changed, len(removed), embedded, reused, tuple(skipped),
                        time.perf_counter() - started, up_to_date=False)
-
-
-def _manifest(conn) -> Manifest | None:
-    if conn.execute("SELECT to_regclass('qa_meta')").fetchone()[0] is None:
-        return None
-    row = conn.execute("SELECT value FROM qa_meta WHERE key = 'manifest'").fetchone()
-    return Manifest(**row[0]) if row else None
 
 
 def _create(conn, dim: int, drop: bool) -> None:

@@ -117,22 +117,15 @@ def _index(args: argparse.Namespace) -> int:
 
 
 def _build(corpus: Path, where: Path | str, **options):
-    """A local build into a folder, or into the database `where` names."""
-    from .index.postgres import is_store_url
+    from .index.location import build_at
 
-    if is_store_url(where):
-        from .build_store import build_store
-
-        return build_store(corpus, str(where), **options)
-    from .build import build_index
-
-    return build_index(corpus, Path(where), **options)
+    return build_at(corpus, where, **options)
 
 
 def _where(location: Path | str) -> str:
-    from .index.postgres import is_store_url, shown_url
+    from .index.location import shown
 
-    return shown_url(str(location)) if is_store_url(location) else str(location)
+    return shown(location)
 
 
 def _remove(args: argparse.Namespace) -> int:

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from .build import BuildReport, build_index
+from .build import BuildReport
 from .embed.encoder import Encoder
 from .errors import QAError
 from .ingest import article_files
+from .index.location import build_at
 from .upload import recorded_spec
 
 REMOVED = ".removed"
@@ -31,7 +32,8 @@ class RemoveResult:
     report: BuildReport
 
 
-def remove_articles(doc_ids: Sequence[str], corpus: Path, index_dir: Path, encoder: Encoder | None = None) -> RemoveResult:
+def remove_articles(doc_ids: Sequence[str], corpus: Path, index_dir: Path | str,
+                    encoder: Encoder | None = None) -> RemoveResult:
     """Move each article's file out of the corpus folder, then update the index; nothing is moved
     when any doc_id is not a file of the folder or when the corpus would be left empty."""
     corpus = Path(corpus)
@@ -52,8 +54,8 @@ def remove_articles(doc_ids: Sequence[str], corpus: Path, index_dir: Path, encod
         target = kept_in / doc_id
         target.parent.mkdir(parents=True, exist_ok=True)
         path.rename(target)
-    model = recorded_spec(Path(index_dir), encoder) if encoder is not None else None
-    report = build_index(root, Path(index_dir), model=model, encoder=encoder)
+    model = recorded_spec(index_dir, encoder) if encoder is not None else None
+    report = build_at(root, index_dir, model=model, encoder=encoder)
     return RemoveResult(tuple(doc_ids), kept_in, report)
 
 

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from .build import BuildReport, Progress, build_index
+from .build import BuildReport, Progress
 from .clean import clean_document
 from .embed.encoder import Encoder
 from .errors import QAError
-from .index.store import has_index, read_manifest
+from .index.location import build_at, manifest_at
 from .ingest import DEFAULT_MAX_BYTES, TEXT_SUFFIXES
 from .normalize import fold_diacritics, normalize_query
 from .pdf_docx import SUFFIXES as DOCUMENT_SUFFIXES
@@ -239,17 +239,17 @@ def _save_jsonl(name: str, text: str, corpus: Path) -> SavedUpload:
     return SavedUpload(name, tuple(written), tuple(unchanged), tuple(skipped))
 
 
-def recorded_spec(index_dir: Path, encoder: Encoder) -> str | None:
+def recorded_spec(index_dir: Path | str, encoder: Encoder) -> str | None:
     """The model spec the index records for this encoder's model ("default" for the bundled one):
     `build_index` given only an encoder would record the model id as the spec instead."""
     try:
-        manifest = read_manifest(index_dir) if has_index(index_dir) else None
+        manifest = manifest_at(index_dir)
     except QAError:
         return None
     return manifest.model_spec if manifest and manifest.model_id == encoder.model_id else None
 
 
-def add_uploads(files: Iterable[tuple[str, bytes]], corpus: Path, index_dir: Path,
+def add_uploads(files: Iterable[tuple[str, bytes]], corpus: Path, index_dir: Path | str,
                 encoder: Encoder | None = None, model: str | None = None,
                 progress: Progress | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> AddResult:
     """Save each (name, bytes) upload into `corpus`, then update the index in `index_dir` when
@@ -265,10 +265,10 @@ def add_uploads(files: Iterable[tuple[str, bytes]], corpus: Path, index_dir: Pat
     if not any(s.written for s in saved):
         return AddResult(tuple(saved), tuple(errors), None)
     if model is None and encoder is not None:
-        model = recorded_spec(Path(index_dir), encoder)
+        model = recorded_spec(index_dir, encoder)
     try:
-        report = build_index(Path(corpus), Path(index_dir), model=model, encoder=encoder, progress=progress,
-                             max_bytes=max_bytes)
+        report = build_at(Path(corpus), index_dir, model=model, encoder=encoder, progress=progress,
+                          max_bytes=max_bytes)
     except QAError as exc:
         return AddResult(tuple(saved), tuple(errors), None, build_error=str(exc))
     return AddResult(tuple(saved), tuple(errors), report)

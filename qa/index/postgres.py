@@ -110,13 +110,18 @@ def connect_pool(url: str, max_size: int = 8):
                           configure=configure, open=True)
 
 
+def stored_manifest(conn) -> Manifest | None:
+    """The manifest of the index in the database, None before the first build."""
+    if conn.execute("SELECT to_regclass('qa_meta')").fetchone()[0] is None:
+        return None
+    row = conn.execute("SELECT value FROM qa_meta WHERE key = 'manifest'").fetchone()
+    return Manifest(**row[0]) if row else None
+
+
 def read_manifest(conn, url: str) -> Manifest:
-    row = None
-    if conn.execute("SELECT to_regclass('qa_meta')").fetchone()[0] is not None:
-        row = conn.execute("SELECT value FROM qa_meta WHERE key = 'manifest'").fetchone()
-    if row is None:
+    manifest = stored_manifest(conn)
+    if manifest is None:
         raise IndexLoadError(f"Chưa có chỉ mục trong cơ sở dữ liệu {shown_url(url)}. Hãy lập chỉ mục: {index_hint(url)}")
-    manifest = Manifest(**row[0])
     if manifest.format_version != FORMAT_VERSION:
         raise IndexLoadError(
             f"Chỉ mục trong {shown_url(url)} có định dạng {manifest.format_version}, phiên bản này đọc định dạng "
