@@ -296,6 +296,15 @@ def embed_missing(encoder: Encoder, items: dict[str, tuple[Article, Chunk]], par
     out: dict[str, Path] = {}
     if progress:
         progress(0, len(keys))
+    if hasattr(encoder, "stream"):  # a cluster (qa.embed.ray_cluster): one job, results in order
+        results = encoder.stream([_embedding_input(*items[k], params) for k in keys])
+        for start in range(0, len(keys), batch):
+            ids = keys[start:start + batch]
+            passages, sentences = zip(*(next(results) for _ in ids))
+            out.update(dict.fromkeys(ids, save(ids, list(passages), list(sentences))))
+            if progress:
+                progress(min(start + batch, len(keys)), len(keys))
+        return out
     for start in range(0, len(keys), batch):
         ids = keys[start:start + batch]
         texts, spans = zip(*(_embedding_input(*items[k], params) for k in ids))

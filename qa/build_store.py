@@ -109,8 +109,10 @@ def _build(conn, corpus, url, model, rebuild, params, encoder, progress, max_byt
         if progress:
             progress(done + n, total)
 
-    for start in range(0, len(prepared), GROUP):
-        group = prepared[start:start + GROUP]
+    # A cluster (qa.embed.ray_cluster) starts its actors, and loads the model in each, once a group.
+    size = GROUP * 16 if hasattr(encoder, "stream") else GROUP
+    for start in range(0, len(prepared), size):
+        group = prepared[start:start + size]
         vectors = _reusable(conn, [k for ready, _ in group for k in ready.keys])
         missing = {}
         for ready, _ in group:

@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("--model", default=None,
                        help="sentence-transformers model id or local path (default: the bundled multilingual-e5-small)")
     index.add_argument("--rebuild", action="store_true", help="embed everything again instead of updating")
+    index.add_argument("--ray", default=None, metavar="ADDRESS",
+                       help="embed the new passages on this Ray cluster (host:port of its head) instead of here")
     index.add_argument("--strict", action="store_true", help="exit non-zero when any file was skipped")
     index.add_argument("--max-mb", type=float, default=DEFAULT_MAX_BYTES / 2**20,
                        help="skip (with a warning) files larger than this many megabytes (default: %(default)g)")
@@ -96,9 +98,19 @@ def _quiet_libraries() -> None:
 
 
 def _index(args: argparse.Namespace) -> int:
+    where = args.store or Path(args.index)
+    model, encoder = args.model, None
+    if args.ray:
+        from .embed.encoder import DEFAULT_MODEL
+        from .embed.ray_cluster import RayEncoder
+        from .index.location import manifest_at
+
+        recorded = None if args.model or args.rebuild else manifest_at(where)
+        model = args.model or (recorded.model_spec if recorded else DEFAULT_MODEL)
+        encoder = RayEncoder(args.ray, model)
     bar = _ProgressBar() if sys.stderr.isatty() else _ProgressLines()
     try:
-        report = _build(Path(args.corpus), args.store or Path(args.index), model=args.model, rebuild=args.rebuild,
+        report = _build(Path(args.corpus), where, model=model, encoder=encoder, rebuild=args.rebuild,
                         progress=bar, max_bytes=int(args.max_mb * 2**20))
     finally:
         if bar:
