@@ -278,7 +278,7 @@ def corpus_facts(engine: Engine) -> None:
 def coverage_line(facts: Overview) -> str:
     """"Kho gồm 5 bài viết từ 3 nguồn (TTXVN, ...), đăng từ ... đến ...; nhắc nhiều: ASEAN, ..." """
     outlets = ", ".join(name for name, _ in facts.outlets)
-    more = f", …" if facts.outlet_count > len(facts.outlets) else ""
+    more = ", …" if facts.outlet_count > len(facts.outlets) else ""
     line = f"Kho gồm {facts.articles} bài viết" + (f" từ {facts.outlet_count} nguồn ({outlets}{more})" if outlets else "")
     if facts.first:
         line += f", đăng từ {format_date(facts.first)} đến {format_date(facts.last)}"

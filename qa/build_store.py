@@ -31,7 +31,7 @@ from .ingest import DEFAULT_MAX_BYTES, Skipped, read_corpus
 from .tokens import bm25_tokens
 
 _LOCK = 0x71615F696E646578  # the advisory lock of `qa index` on a database ("qa_index")
-GROUP = 256  # articles prepared, embedded and written at a time: memory stays that of a group
+GROUP = 256  # articles embedded and written at a time: their vectors are held until written
 
 
 def build_store(corpus: Path, url: str, model: str | None = None, rebuild: bool = False,
@@ -63,10 +63,10 @@ def _build(conn, corpus, url, model, rebuild, params, encoder, progress, max_byt
                           f"(chỉ mục trong {shown_url(url)} được giữ nguyên).")
     previous = stored_manifest(conn)
     if encoder is not None:
-        model_spec, model_id, dim = model or encoder.model_id, encoder.model_id, encoder.dim
+        model_spec, model_id = model or encoder.model_id, encoder.model_id
     else:
         model_spec = model if model is not None else (previous.model_spec if previous else DEFAULT_MODEL)
-        model_id, dim = resolve_model(model_spec).model_id, None
+        model_id = resolve_model(model_spec).model_id
     if previous and previous.model_id != model_id and not rebuild:
         raise ModelMismatchError(f"Chỉ mục trong {shown_url(url)} được lập bằng mô hình {previous.model_id!r}, "
                                  f"không phải {model_id!r}. Hãy lập lại: {index_hint(url)} --rebuild --model {model_spec}")
@@ -132,7 +132,7 @@ def _build(conn, corpus, url, model, rebuild, params, encoder, progress, max_byt
                         for k, (p, s) in made.items()})
         sigs = signatures([ready.article.text for ready, _ in group])
         for (ready, source_hash), sig in zip(group, sigs):
-            _write_article(conn, ready, source_hash, sig, vectors, params)
+            _write_article(conn, ready, source_hash, sig, vectors)
     for doc_id in removed:
         with conn.transaction():
             _delete_article(conn, doc_id)
@@ -174,7 +174,7 @@ def _reusable(conn, keys: list[str]) -> dict[str, tuple[np.ndarray, bytes]]:
 
 
 def _write_article(conn, ready: Prepared, source_hash: str, signature: np.ndarray,
-                   vectors: dict[str, tuple[np.ndarray, bytes]], params: IndexParams) -> None:
+                   vectors: dict[str, tuple[np.ndarray, bytes]]) -> None:
     a = ready.article
     with conn.transaction():
         _delete_article(conn, a.doc_id)
