@@ -192,6 +192,11 @@ def test_faults_say_what_is_wrong(db, corpus, capsys, fake_model, servers):
     kept = PostgresStore(url)
     assert kept.manifest.model_id == "fake-encoder"
     kept.close()
+    # An index written by another format version: rebuild it.
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE qa_meta SET value = jsonb_set(value, '{format_version}', '99') WHERE key = 'manifest'")
+    code, _, err = run_cli(capsys, "ask", QUESTION, "--store", url)
+    assert code == 2 and "định dạng 99" in err and "--rebuild" in err
     # A password never shows in a message.
     code, _, err = run_cli(capsys, "ask", QUESTION, "--store", closed.replace("postgres@", "postgres:s3cret@"))
     assert code == 2 and "s3cret" not in err
