@@ -22,7 +22,7 @@ index: install
 	$(PY) -m qa index --corpus $(CORPUS) --index $(INDEX)
 
 run: install
-	@test -f $(INDEX)/CURRENT || $(PY) -m qa index --corpus $(CORPUS) --index $(INDEX)
+	@test -n "$$QA_STORE" || test -f $(INDEX)/CURRENT || $(PY) -m qa index --corpus $(CORPUS) --index $(INDEX)
 	QA_CORPUS=$(CORPUS) QA_INDEX=$(INDEX) $(VENV)/bin/streamlit run streamlit_app.py --server.port $(PORT) \
 		--server.headless true --browser.gatherUsageStats false --client.toolbarMode viewer
 
