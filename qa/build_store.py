@@ -103,11 +103,10 @@ def _build(conn, corpus, url, model, rebuild, params, encoder, progress, max_byt
             continue
         prepared.append((ready, sources[doc.doc_id]))
     total = _to_embed(conn, prepared)
-    done = 0
 
     def group_progress(n: int, _: int) -> None:
         if progress:
-            progress(done + n, total)
+            progress(embedded + n, total)
 
     # A cluster (qa.embed.ray_cluster) starts its actors, and loads the model in each, once a group.
     size = GROUP * 16 if hasattr(encoder, "stream") else GROUP
@@ -125,7 +124,6 @@ def _build(conn, corpus, url, model, rebuild, params, encoder, progress, max_byt
             made.update(zip(keys, zip(passages, sentences)))
 
         embed_missing(encoder, missing, params, group_progress, keep)
-        done += len(missing)
         embedded += len(missing)
         reused += sum(len(ready.keys) for ready, _ in group) - len(missing)
         vectors.update({k: (np.asarray(p, dtype=np.float32), np.asarray(s, dtype=SENTENCE_DTYPE).tobytes())

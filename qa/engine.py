@@ -14,8 +14,9 @@ from .embed.encoder import Encoder, load_encoder, resolve_model
 from .errors import ModelMismatchError, QuestionError
 from .followup import contextualize
 from .index.search_store import SearchStore
-from .index.postgres import index_hint, is_store_url, shown_url
-from .index.store import load_index, rebuild_hint
+from .index.location import rebuild_hint_at, shown
+from .index.postgres import is_store_url
+from .index.store import load_index
 from .normalize import normalize_query
 from .question import QuestionFacts, analyze, expected_answer
 from .periods import asked_period, asks_latest
@@ -48,8 +49,8 @@ class Engine:
                  abstain: AbstainParams = AbstainParams(), rerank: RerankParams = RerankParams()):
         if encoder.model_id != store.manifest.model_id:
             raise ModelMismatchError(
-                f"Chỉ mục ở {_shown(index_dir)} được lập bằng mô hình {store.manifest.model_id!r}, không phải "
-                f"{encoder.model_id!r}. Hãy mở nó mà không chỉ định mô hình, hoặc {_rebuild_hint(index_dir)} --model ..."
+                f"Chỉ mục ở {shown(index_dir)} được lập bằng mô hình {store.manifest.model_id!r}, không phải "
+                f"{encoder.model_id!r}. Hãy mở nó mà không chỉ định mô hình, hoặc {rebuild_hint_at(index_dir)} --model ..."
             )
         self.store = store
         self.encoder = encoder
@@ -78,8 +79,8 @@ class Engine:
         if encoder is None:
             if model is not None and resolve_model(model).model_id != store.manifest.model_id:
                 raise ModelMismatchError(
-                    f"Chỉ mục ở {_shown(index_dir)} được lập bằng mô hình {store.manifest.model_id!r}, không phải "
-                    f"{model!r}. Hãy mở nó không có --model, hoặc {_rebuild_hint(index_dir)} --model {model}"
+                    f"Chỉ mục ở {shown(index_dir)} được lập bằng mô hình {store.manifest.model_id!r}, không phải "
+                    f"{model!r}. Hãy mở nó không có --model, hoặc {rebuild_hint_at(index_dir)} --model {model}"
                 )
             encoder = load_encoder(model if model is not None else store.manifest.model_spec)
         return cls(store, encoder, index_dir)
@@ -216,10 +217,3 @@ class Engine:
         return Passage(rank, chunk.doc_id, article.title, article.date, article.source, chunk.text,
                        chunk.start, chunk.end, round(hit.score, 4), also_in)
 
-
-def _shown(location: Path | str) -> str:
-    return shown_url(str(location)) if is_store_url(location) else str(location)
-
-
-def _rebuild_hint(location: Path | str) -> str:
-    return f"Hãy lập lại chỉ mục: {index_hint(str(location))} --rebuild" if is_store_url(location) else rebuild_hint(location)

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .postgres import connect, is_store_url, shown_url, stored_manifest
-from .store import CURRENT, Manifest, has_index, read_manifest
+from .postgres import connect, index_hint, is_store_url, shown_url, stored_manifest
+from .store import CURRENT, Manifest, has_index, read_manifest, rebuild_hint
 
 
 def shown(where: Path | str) -> str:
     """The location as messages show it (a URL without its password)."""
     return shown_url(str(where)) if is_store_url(where) else str(where)
+
+
+def rebuild_hint_at(where: Path | str) -> str:
+    """How to build the index at `where` again, as messages say it."""
+    if is_store_url(where):
+        return f"Hãy lập lại chỉ mục: {index_hint(str(where))} --rebuild"
+    return rebuild_hint(Path(where))
 
 
 def manifest_at(where: Path | str) -> Manifest | None:
