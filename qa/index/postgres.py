@@ -24,7 +24,7 @@ from dataclasses import asdict
 import re
 import threading
 from collections import OrderedDict
-from typing import Iterator, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -156,8 +156,7 @@ class PostgresStore:
             raise
         self._k1 = float(self._manifest.params["bm25_k1"])
         self._b = float(self._manifest.params["bm25_b"])
-        self._lock = threading.Lock()
-        self._chunks: OrderedDict[int, tuple[Chunk, np.ndarray]] = OrderedDict()
+        self._chunks = _Recent(_CACHE)
         self._accents: AccentModel | None = None
         self.articles = _Articles(self)
         self.story_of = _Stories(self)
@@ -186,24 +185,17 @@ class PostgresStore:
         return int(self._query("SELECT chunks FROM qa_stats")[0][0])
 
     def _cached(self, row: int) -> tuple[Chunk, np.ndarray]:
-        with self._lock:
-            hit = self._chunks.get(row)
-            if hit is not None:
-                self._chunks.move_to_end(row)
-                return hit
+        return self._chunks.get(int(row), self._read_chunk)
+
+    def _read_chunk(self, row: int) -> tuple[Chunk, np.ndarray]:
         found = self._query("SELECT id, doc_id, start_offset, end_offset, text, sentences, sentence_vectors "
-                            "FROM qa_chunks WHERE id = %s", (int(row),))
+                            "FROM qa_chunks WHERE id = %s", (row,))
         if not found:
             raise KeyError(row)
         rid, doc_id, start, end, text, sentences, blob = found[0]
         spans = tuple(tuple(s) for s in sentences)
         vectors = np.frombuffer(bytes(blob), dtype=SENTENCE_DTYPE).reshape(len(spans), self._manifest.dim)
-        value = (Chunk(rid, doc_id, start, end, text, spans), vectors.astype(np.float32))
-        with self._lock:
-            self._chunks[row] = value
-            if len(self._chunks) > _CACHE:
-                self._chunks.popitem(last=False)
-        return value
+        return Chunk(rid, doc_id, start, end, text, spans), vectors.astype(np.float32)
 
     def chunk(self, row: int) -> Chunk:
         return self._cached(row)[0]
@@ -216,9 +208,9 @@ class PostgresStore:
 
     def vectors_of(self, rows) -> np.ndarray:
         ids = [int(r) for r in rows]
-        found = dict(self._query("SELECT id, embedding FROM qa_chunks WHERE id = ANY(%s)", (ids,)))
         if not ids:
             return np.zeros((0, self._manifest.dim), dtype=np.float32)
+        found = dict(self._query("SELECT id, embedding FROM qa_chunks WHERE id = ANY(%s)", (ids,)))
         return np.stack([as_array(found[i]) for i in ids])
 
     def nearest(self, vector: np.ndarray, k: int) -> np.ndarray:
@@ -260,6 +252,28 @@ class PostgresStore:
         return math.log(n / max(1, df)) / math.log(n)
 
 
+class _Recent:
+    """The last `size` values read, by key; shared by threads (a value read twice in a race is
+    only read twice)."""
+
+    def __init__(self, size: int):
+        self._size = size
+        self._values: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key, read: Callable):
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+        value = read(key)  # outside the lock: a database round trip
+        with self._lock:
+            self._values[key] = value
+            if len(self._values) > self._size:
+                self._values.popitem(last=False)
+        return value
+
+
 class _Articles(Mapping[str, Article]):
     """The articles, read by id on demand (a few recent ones kept); iterating reads them all."""
 
@@ -267,23 +281,16 @@ class _Articles(Mapping[str, Article]):
 
     def __init__(self, store: PostgresStore):
         self._store = store
-        self._cache: OrderedDict[str, Article] = OrderedDict()
-        self._lock = threading.Lock()
+        self._cache = _Recent(_CACHE // 8)
 
     def __getitem__(self, doc_id: str) -> Article:
-        with self._lock:
-            hit = self._cache.get(doc_id)
-        if hit is not None:
-            return hit
+        return self._cache.get(doc_id, self._read)
+
+    def _read(self, doc_id: str) -> Article:
         rows = self._store._query(f"SELECT {self._FIELDS} FROM qa_articles WHERE doc_id = %s", (doc_id,))
         if not rows:
             raise KeyError(doc_id)
-        article = _article(rows[0])
-        with self._lock:
-            self._cache[doc_id] = article
-            if len(self._cache) > _CACHE // 8:
-                self._cache.popitem(last=False)
-        return article
+        return _article(rows[0])
 
     def __iter__(self) -> Iterator[str]:
         return iter([r[0] for r in self._store._query("SELECT doc_id FROM qa_articles ORDER BY doc_id")])
