@@ -11,35 +11,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from local_servers import free_port, wait_healthy  # noqa: E402
+
 READY = 600_000  # ms: a cold start opens 94,000 passages
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen) -> None:
-    for _ in range(600):
-        if proc.poll() is not None:
-            sys.exit("streamlit exited before serving")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    sys.exit("streamlit did not become healthy")
 
 
 def load(browser, url: str) -> float:
@@ -73,7 +56,10 @@ def main() -> None:
                              "--server.address", "127.0.0.1"], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_healthy(url, proc)
+        try:
+            wait_healthy(url, proc, 300)
+        except RuntimeError as exc:
+            sys.exit(str(exc))
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
                                         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])

