@@ -41,12 +41,38 @@ def build(work: Path) -> dict:
 
 
 _BUILD = """
-import json, resource, sys
+import json, resource, sys, threading, time
 from qa.build import build_index
-r = build_index(sys.argv[1], sys.argv[2])
+
+def rss_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) // 1024
+
+# Resident memory sampled twice a second, by phase: where a build's peak is matters more than its value.
+phase, peaks, embed_times = ["prepare"], {}, []
+def sample():
+    while True:
+        peaks[phase[0]] = max(peaks.get(phase[0], 0), rss_mb())
+        time.sleep(0.5)
+threading.Thread(target=sample, daemon=True).start()
+
+def progress(done, total):
+    if done == 0 or not embed_times:
+        phase[0] = "embed"
+        embed_times.append(time.perf_counter())
+    if done >= total:
+        embed_times.append(time.perf_counter())
+        phase[0] = "assemble and save"
+
+r = build_index(sys.argv[1], sys.argv[2], progress=progress)
+embed_s = embed_times[-1] - embed_times[0] if len(embed_times) > 1 else None
 print(json.dumps({"articles": r.articles, "chunks": r.chunks, "embedded": r.embedded, "reused": r.reused,
                   "resumed": r.resumed, "seconds": round(r.seconds, 1), "up_to_date": r.up_to_date,
                   "passages_per_s": round(r.embedded / r.seconds, 1) if r.embedded else None,
+                  "embedding_s": round(embed_s, 1) if embed_s else None,
+                  "embedding_passages_per_s": round(r.embedded / embed_s, 1) if embed_s and r.embedded else None,
+                  "peak_rss_mb_by_phase": peaks,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))
 """
 
