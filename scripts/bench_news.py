@@ -5,6 +5,7 @@ Builds (or resumes, or finds up to date) the index of ../shared/news-corpus/ plu
 `python -m qa index` in a child process, timed with its peak memory; then, in a fresh process,
 asks the seed questions (hit@1 and hit@5 of the right seed passage among 94,000 passages) and
 a few hundred questions for latency (p50, p95, warm) and resident memory after 100 of them.
+Writes docs/benchmarks-news.json and renders docs/benchmarks.md again with it.
 Needs ../shared (it says so when absent).
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,8 +131,24 @@ def main() -> None:
     args = parser.parse_args()
     if not (SHARED / "news-corpus" / "articles.jsonl").exists():
         sys.exit(f"This benchmark needs {SHARED}/news-corpus/articles.jsonl, which is absent.")
-    print(json.dumps({"build": build(args.work)}))
-    print(json.dumps({"ask": ask(args.work, args.questions)}))
+    result = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "build": build(args.work)}
+    print(json.dumps({"build": result["build"]}), flush=True)
+    result["ask"] = ask(args.work, args.questions)
+    print(json.dumps({"ask": result["ask"]}))
+    write_report(result)
+
+
+def write_report(result: dict) -> None:
+    """docs/benchmarks-news.json, and docs/benchmarks.md rendered again with it."""
+    docs = ROOT / "docs"
+    (docs / "benchmarks-news.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    try:
+        import bench_report
+    except ImportError as exc:  # matplotlib: the bench extra
+        print(f"docs/benchmarks-news.json written; docs/benchmarks.md not rendered ({exc}): run `make bench`.")
+        return
+    bench_report.write_report(json.loads((docs / "benchmarks.json").read_text(encoding="utf-8")), docs, "benchmarks")
+    print("docs/benchmarks-news.json and docs/benchmarks.md written")
 
 
 if __name__ == "__main__":

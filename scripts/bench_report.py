@@ -1,6 +1,7 @@
 """docs/benchmarks.md and its plots, from the results scripts/bench.py measured."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import matplotlib
@@ -25,8 +26,8 @@ def targets(r: dict) -> list[tuple[str, str, str, bool]]:
                  ">= 0.98", f"{worst:.4f}", worst >= 0.98))
     overhead = r["index"]["overhead_vs_encode_same_texts"]
     rows.append(("index build / encoding the same texts", "<= 1.15x", f"{overhead:.3f}x", overhead <= 1.15))
-    rows.append(("cold start (process start to first answer)", "<= 10 s", f"{r['cold_start_s']['seconds']} s",
-                 r["cold_start_s"]["seconds"] <= 10))
+    rows.append(("cold start (process start to first answer)", "< 5 s", f"{r['cold_start_s']['seconds']} s",
+                 r["cold_start_s"]["seconds"] < 5))
     rows.append(("add one article to a 10,000-chunk index", "<= 5 s", f"{r['incremental_add_s']['seconds']} s",
                  r["incremental_add_s"]["seconds"] <= 5))
     rss_size = max(r["rss_mb"], key=int)
@@ -175,4 +176,54 @@ def write_report(r: dict, out: Path, name: str) -> None:
         "cleaning, chunking, pooling sentence vectors, BM25 and FAISS add.",
         "",
     ]
+    news = out / "benchmarks-news.json"
+    if name == "benchmarks" and news.exists():
+        lines += news_section(json.loads(news.read_text(encoding="utf-8")))
     (out / f"{name}.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+# Passages/s of a build on this machine before the real-news work (issue 11's "today").
+BASELINE_PASSAGES_PER_S = 12.0
+
+
+def news_section(n: dict) -> list[str]:
+    """The 20,000 real articles (scripts/bench_news.py): its own run, its own date."""
+    b, a = n["build"], n["ask"]
+    peaks = b.get("peak_rss_mb_by_phase", {})
+    rows = [
+        ("full build: passages/s over the whole build", f">= {2 * BASELINE_PASSAGES_PER_S:g} (2x {BASELINE_PASSAGES_PER_S:g})",
+         f"{b['passages_per_s']} ({b['passages_per_s'] / BASELINE_PASSAGES_PER_S:.2f}x)",
+         b["passages_per_s"] >= 2 * BASELINE_PASSAGES_PER_S),
+        ("full build: peak resident memory", "<= 2,048 MB", f"{b['peak_rss_mb']:,} MB", b["peak_rss_mb"] <= 2048),
+        ("question p50, warm", "<= 50 ms", f"{a['p50_ms']} ms", a["p50_ms"] <= 50),
+        ("question p95, warm", "<= 150 ms", f"{a['p95_ms']} ms", a["p95_ms"] <= 150),
+        ("resident memory after 100 questions", "<= 1,500 MB", f"{a['rss_after_100_mb']:,} MB",
+         a["rss_after_100_mb"] <= 1500),
+    ]
+    return [
+        "",
+        "## Real news: 20,000 articles",
+        "",
+        f"`scripts/bench_news.py`, its own run on {n['date']}: the 20,000 articles of `../shared/news-corpus/` "
+        f"with the five seed articles, built from scratch by `qa index` in a child process, then asked in a "
+        f"fresh one. {b['articles']:,} articles, {b['chunks']:,} passages ({b['embedded']:,} embedded, the rest "
+        f"identical texts).",
+        "",
+        "| target | limit | measured | met |",
+        "|---|---|---|---|",
+        *[f"| {t} | {limit} | {value} | {'yes' if met else '**no**'} |" for t, limit, value, met in rows],
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| build wall time | {b['wall_s']:,} s |",
+        f"| embedding alone | {b['embedding_s']:,} s, {b['embedding_passages_per_s']} passages/s |",
+        *[f"| peak resident memory while {phase} | {mb:,} MB |" for phase, mb in peaks.items()],
+        f"| opening the index | {a['open_s']} s |",
+        f"| seed questions ({a['seed_questions']}): right seed passage at rank 1 / in the top 5 | "
+        f"{a['seed_hit@1']} / {a['seed_hit@5']} |",
+        f"| questions timed (warm, after 10) | {a['questions_timed']} |",
+        "",
+        "The encoder is the build's limit: on this CPU (2 cores, AVX2, no VNNI) no backend doubles torch's "
+        "passages/s at equal quality (`scripts/bench_backends.py`, table in the README).",
+        "",
+    ]

@@ -109,6 +109,34 @@ def latency(engine: Engine, questions: list[str], clients: int) -> dict:
             "questions_per_s": round(len(questions) / wall, 1)}
 
 
+def pruning(db: str, questions: list[str], k: int = 100) -> dict:
+    """The database's keyword top (taken among the passages best on each question's rarer tokens when
+    its postings are many) against the exact top from every posting: how much of the exact top-k it
+    finds, whether it has the same first passage, and the time of each."""
+    from qa.index.postgres import PostgresStore
+    from qa.tokens import bm25_tokens
+
+    pruned, exact = PostgresStore(db), PostgresStore(db, exact_postings=10**15)
+    recall, same_first, times = [], [], {"pruned": [], "exact": []}
+    try:
+        for q in questions:
+            tokens = bm25_tokens(q)
+            tops = {}
+            for name, store in (("pruned", pruned), ("exact", exact)):
+                started = time.perf_counter()
+                tops[name] = list(store.keyword_top(tokens, k))
+                times[name].append(time.perf_counter() - started)
+            recall.append(len(set(tops["pruned"]) & set(tops["exact"])) / max(1, len(tops["exact"])))
+            same_first.append(tops["pruned"][:1] == tops["exact"][:1])
+    finally:
+        pruned.close()
+        exact.close()
+    return {"questions": len(questions), f"recall@{k}_of_exact": round(statistics.mean(recall), 4),
+            "same_first": round(statistics.mean(same_first), 4),
+            "pruned_p50_ms": round(1000 * statistics.median(times["pruned"]), 1),
+            "exact_p50_ms": round(1000 * statistics.median(times["exact"]), 1)}
+
+
 def scale(url: str, index: Path, n_questions: int) -> dict:
     out = {}
     db = _database(url, "news")
@@ -123,6 +151,8 @@ def scale(url: str, index: Path, n_questions: int) -> dict:
     seed_qs = [q for q in load_questions(SHARED / "eval" / "seed_dev.jsonl") if q.answerable]
     texts = [json.loads(line)["question"] for line in (XQUAD / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
     asked = (texts * (1 + n_questions // len(texts)))[:n_questions]
+    out["keyword_pruning"] = pruning(db, asked)
+    print("pruning", out["keyword_pruning"], flush=True)
     for backend, where in (("local", index), ("postgres", db)):
         started = time.perf_counter()
         engine = Engine.open(where, encoder=encoder)
@@ -144,13 +174,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--news", type=Path, default=None, help="a built 20,000-article index (scripts/bench_news.py)")
     parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--scale-only", action="store_true", help="skip the quality part (small corpora)")
     args = parser.parse_args()
     if not SHARED.exists():
         sys.exit(f"{SHARED} is absent: this benchmark needs ../shared/eval (and ../shared/news-corpus for --news).")
     encoder = load_encoder(None)
     result = {}
     with cluster() as servers, tempfile.TemporaryDirectory() as work:
-        result["quality"] = quality(servers.primary, encoder, Path(work))
+        if not args.scale_only:
+            result["quality"] = quality(servers.primary, encoder, Path(work))
         if args.news:
             result["scale"] = scale(servers.primary, args.news, args.questions)
     print(json.dumps(result, ensure_ascii=False, indent=1))

@@ -128,6 +128,28 @@ def test_keyword_scores_are_bm25(built):
                                                                     rel=2e-3, abs=2e-3)
 
 
+def test_a_costly_question_is_ranked_among_the_passages_of_its_rarest_word(built):
+    store, reference, _, _ = built
+    if not isinstance(store, PostgresStore):
+        pytest.skip("only the database prunes: the local index scores every posting")
+    pruned = PostgresStore(store.url, exact_postings=0, candidate_postings=1)  # as if every question were costly
+    try:
+        pairs = aligned(store, reference)
+        tokens = bm25_tokens("ASEAN và Nhật Bản hợp tác vaccine")
+        exact = dict(zip((row for row, _ in pairs), _bm25(reference, tokens)[[ref for _, ref in pairs]]))
+        holders = {t: {row for row, _ in pairs if t in bm25_tokens(f"{store.articles[store.chunk(row).doc_id].title}\n{store.chunk(row).text}")}
+                   for t in set(tokens)}
+        rarest = min((t for t in holders if holders[t]), key=lambda t: (len(holders[t]), t))
+        assert len(holders[rarest]) < len(pairs)  # else nothing is pruned
+        k = min(3, len(holders[rarest]))
+        top = pruned.keyword_top(tokens, k)
+        assert set(top) <= holders[rarest]
+        assert [exact[r] for r in top] == pytest.approx(sorted((exact[r] for r in holders[rarest]), reverse=True)[:k],
+                                                         rel=2e-3, abs=2e-3)
+    finally:
+        pruned.close()
+
+
 def test_unknown_tokens_score_nothing(built):
     store, _, _, _ = built
     tokens = ["zzzxq", "~zzzxq"]
