@@ -13,7 +13,7 @@ from typing import Iterator, Sequence
 
 from .errors import QAError
 from .ingest import DEFAULT_MAX_BYTES
-from .types import Answer
+from .types import Answer, Generated
 
 DEFAULT_CORPUS = "corpus"
 DEFAULT_INDEX = "embeddings"
@@ -60,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--store", default=None, help="postgresql://user@host:port/db: the index in that database instead of a folder (PostgreSQL with pgvector)")
     ask.add_argument("--top-k", type=int, default=5)
     ask.add_argument("--json", action="store_true", help="print JSON")
+    ask.add_argument("--llm", action="store_true",
+                     help="also have the language model at QA_LLM_URL write the answer, every sentence checked "
+                          "against the cited passages (docs/llm.md)")
     ask.set_defaults(run=_ask)
 
     ev = sub.add_parser("eval", help="score BM25, dense and hybrid retrieval on gold questions")
@@ -217,20 +220,50 @@ def _ask(args: argparse.Namespace) -> int:
         raise QAError("Give either a QUESTION or --batch FILE.jsonl.")
     if args.question is not None and not args.question.strip():
         raise QAError("Câu hỏi trống: hãy gõ một câu hỏi bằng tiếng Việt hoặc tiếng Anh.")
+    client = _llm_client() if args.llm else None
     engine = Engine.open(args.store or Path(args.index))
     if args.batch is not None:
-        for row in _batch(engine, args.batch, args.top_k):
+        for row in _batch(engine, args.batch, args.top_k, client):
             print(json.dumps(row, ensure_ascii=False), flush=True)
         return 0
-    answer = engine.ask(args.question, top_k=args.top_k)
+    answer, generated = _answer(engine, args.question, args.top_k, [], client)
     if args.json:
-        print(json.dumps(answer_json(answer), ensure_ascii=False, indent=2))
+        print(json.dumps(_answer_row(answer, generated, client), ensure_ascii=False, indent=2))
     else:
-        print(_render(answer))
+        print(_render(answer, generated))
     return 0
 
 
-def _batch(engine, path: Path, top_k: int) -> Iterator[dict]:
+def _llm_client():
+    from .llm.client import ChatClient, LLMConfig
+
+    config = LLMConfig.from_env()
+    if config is None:
+        raise QAError("--llm cần một máy chủ mô hình: đặt QA_LLM_URL (và QA_LLM_MODEL), xem docs/llm.md.")
+    return ChatClient(config)
+
+
+def _answer(engine, question: str, top_k: int, history: list[str], client) -> tuple[Answer, Generated | None]:
+    """The engine's answer and, with a model, the answer it writes (None when it is not asked)."""
+    if client is None:
+        return engine.ask(question, top_k=top_k, history=history), None
+    from .llm.answer import Draft, can_generate, standalone_question
+
+    standalone = standalone_question(client, question, history)
+    answer = engine.ask(standalone or question, top_k=top_k, history=[] if standalone else history)
+    return answer, Draft(client, answer).result() if can_generate(answer) else None
+
+
+def _answer_row(answer: Answer, generated, client) -> dict:
+    row = answer_json(answer)
+    if client is not None:
+        from .llm.answer import as_json
+
+        row["generated"] = as_json(generated) if generated is not None else None
+    return row
+
+
+def _batch(engine, path: Path, top_k: int, client=None) -> Iterator[dict]:
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -250,17 +283,26 @@ def _batch(engine, path: Path, top_k: int) -> Iterator[dict]:
             yield {"line": number, "error": 'needs a "question" string and an optional "history" list'}
             continue
         try:
-            yield answer_json(engine.ask(question, top_k=top_k, history=[str(h) for h in history]))
+            yield _answer_row(*_answer(engine, question, top_k, [str(h) for h in history], client), client)
         except QAError as exc:
             yield {"line": number, "question": question, "error": str(exc)}
 
 
-def _render(answer: Answer) -> str:
+def _render(answer: Answer, generated=None) -> str:
     lines = [f"Đã hiểu là: {answer.restored}", ""] if answer.restored else []
     if answer.abstained:
         lines.append(f"Kho bài viết không trả lời câu hỏi này. {answer.reason}".rstrip())
         lines.append("Các đoạn gần nhất (không trả lời câu hỏi):")
+    elif generated is not None and generated.status == "ok":
+        from .llm.answer import generated_text
+
+        lines.append(f"Do mô hình {generated.model} viết, từng câu đã đối chiếu với nguồn:")
+        lines.append(generated_text(generated))
+        if generated.note:
+            lines.append(f"({generated.note})")
     else:
+        if generated is not None:
+            lines.append(generated.note)
         if answer.short:
             lines.append(f"→ {answer.short.text} [{answer.short.citation}]")
         lines.append(answer.answer)

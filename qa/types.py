@@ -93,3 +93,32 @@ class Answer:
     reason: str = ""  # why the corpus does not answer, when abstained
     restored: str = ""  # the question as read, diacritics restored, when it was typed without them
     short: ShortAnswer | None = None  # the short answer, when the question asks for one and it is found
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedSentence:
+    """One sentence a language model wrote, as checked against the passages it cites."""
+
+    text: str  # without its [n] marks
+    citations: tuple[int, ...]  # passage ranks, after correction
+    verified: bool
+    problems: tuple[str, ...] = ()  # why it is not verified, or what was corrected, in Vietnamese
+
+
+@dataclass(frozen=True, slots=True)
+class Generated:
+    """An answer written by the user's language model, checked claim by claim.
+
+    `status`: "ok" (`sentences` holds at least one verified sentence, shown), "fallback" (nothing
+    shown of it: the extractive answer stands, `note` says why), "error" (the model could not be
+    asked or did not answer properly: `note` says what went wrong)."""
+
+    status: str
+    model: str
+    sentences: tuple[GeneratedSentence, ...] = ()
+    note: str = ""
+    raw: str = ""  # the model's whole reply, as written
+
+    @property
+    def verified(self) -> tuple[GeneratedSentence, ...]:
+        return tuple(s for s in self.sentences if s.verified)
