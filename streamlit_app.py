@@ -28,12 +28,15 @@ from qa.errors import QAError
 from qa.export import answer_markdown, conversation_markdown
 from qa.filters import (ArticleFilter, all_outlets, article_outlets, date_bounds, doc_ids, format_date, page,
                         search, select, undated)
-from qa.highlight import HIGHLIGHT_CSS, answer_html, article_html, passage_html, short_html, source_anchor
+from qa.highlight import (HIGHLIGHT_CSS, answer_html, article_html, generated_html, passage_html, short_html,
+                          source_anchor)
 from qa.index.location import build_at, manifest_at, version_at
 from qa.index.postgres import is_store_url
 from qa.ingest import DEFAULT_MAX_BYTES
+from qa.llm.answer import Draft, can_generate, standalone_question
+from qa.llm.client import ChatClient, LLMConfig
 from qa.remove import remove_articles
-from qa.types import Answer, Article, Passage
+from qa.types import Answer, Article, Generated, Passage
 from qa.upload import ALLOWED_SUFFIXES, AddResult, add_uploads
 
 # Example questions the seed corpus answers; only those whose words the corpus contains are offered.
@@ -156,6 +159,20 @@ def shared_encoder(model_spec: str) -> Encoder:
     return load_encoder(model_spec)
 
 
+@st.cache_resource(show_spinner=False)
+def shared_llm(config: LLMConfig) -> ChatClient:
+    return ChatClient(config)
+
+
+def configured_llm() -> LLMConfig | None:
+    """The user's own model server (QA_LLM_URL), if one is configured and its settings are valid."""
+    try:
+        return LLMConfig.from_env()
+    except QAError as exc:
+        st.sidebar.warning(str(exc))
+        return None
+
+
 def ready_engine(lib: Library) -> Engine:
     """The shared engine: built from the corpus on the very first start, reopened when the index changed."""
     if lib.engine is not None and lib.live_snapshot() == lib.snapshot:
@@ -250,6 +267,7 @@ def indexed_at(created: str) -> str:
 class Settings:
     top_k: int
     doc_ids: list[str] | None  # None: the whole corpus
+    llm: ChatClient | None = None  # the user's model writes the answers; None: extractive only
 
 
 def sidebar(lib: Library, engine: Engine) -> Settings:
@@ -257,6 +275,14 @@ def sidebar(lib: Library, engine: Engine) -> Settings:
         st.header("Kho bài viết")
         corpus_facts(engine)
         top_k = st.slider("Số đoạn trích cho mỗi câu trả lời", 1, 10, 5, key="top_k")
+        llm = None
+        config = configured_llm()
+        if config is not None and st.toggle(
+                f"Để mô hình {config.model} viết câu trả lời", value=True, key="use_llm",
+                help="Mô hình ngôn ngữ của bạn (QA_LLM_URL) viết câu trả lời từ các đoạn nguồn; từng câu được "
+                     "đối chiếu với đoạn nó trích trước khi hiện, câu không kiểm chứng được bị bỏ. Tắt để chỉ "
+                     "dùng câu trích nguyên văn."):
+            llm = shared_llm(config)
         flt = article_filter(engine.articles)
         articles_table(engine.articles, flt)
         st.divider()
@@ -265,7 +291,7 @@ def sidebar(lib: Library, engine: Engine) -> Settings:
         st.divider()
         if st.button("Bắt đầu cuộc trò chuyện mới", icon=":material/refresh:", key="new_chat"):
             st.session_state["messages"] = []
-    return Settings(top_k, doc_ids(engine.articles, flt))
+    return Settings(top_k, doc_ids(engine.articles, flt), llm)
 
 
 def corpus_facts(engine: Engine) -> None:
@@ -465,10 +491,10 @@ def chat(lib: Library, engine: Engine, settings: Settings) -> None:
 def download_conversation(messages: list[dict], engine: Engine) -> None:
     """At the end of the sidebar, once the conversation (this run's answer included) is known."""
     questions = [m["content"] for m in messages if m["role"] == "user"]
-    replies = [m.get("answer") for m in messages if m["role"] == "assistant"]
+    replies = [(m.get("answer"), m.get("generated")) for m in messages if m["role"] == "assistant"]
     if not replies:
         return
-    text = conversation_markdown(list(zip(questions, replies)), engine.articles)
+    text = conversation_markdown([(q, a, g) for q, (a, g) in zip(questions, replies)], engine.articles)
     stamp = dt.datetime.now(VIETNAM_TIME).strftime("%Y%m%d-%H%M")
     with st.sidebar:
         st.download_button("Tải cuộc trò chuyện (Markdown)", text, file_name=f"hoi-dap-{stamp}.md",
@@ -477,21 +503,42 @@ def download_conversation(messages: list[dict], engine: Engine) -> None:
 
 def ask(question: str, messages: list[dict], engine: Engine, settings: Settings) -> None:
     history = [m["content"] for m in messages if m["role"] == "user"]
+    earlier = [(m["content"], shown_text(r)) for m, r in zip(messages[::2], messages[1::2])]
     messages.append({"role": "user", "content": question})
     show_message(len(messages) - 1, messages[-1], engine)
     with st.chat_message("assistant"):
+        reply = {"role": "assistant", "answer": None, "error": "", "filtered": settings.doc_ids is not None,
+                 "generated": None, "standalone": None}
+        started = time.perf_counter()
         with st.spinner("Đang tìm trong kho bài viết…"):
-            started = time.perf_counter()
-            reply = {"role": "assistant", "answer": None, "error": "", "filtered": settings.doc_ids is not None}
+            if settings.llm is not None:
+                reply["standalone"] = standalone_question(settings.llm, question, history)
             try:
-                reply["answer"] = engine.ask(question, top_k=settings.top_k, history=history,
-                                             doc_ids=settings.doc_ids)
+                reply["answer"] = engine.ask(reply["standalone"] or question, top_k=settings.top_k,
+                                             history=[] if reply["standalone"] else history, doc_ids=settings.doc_ids)
             except QAError as exc:
                 reply["error"] = str(exc)
-            reply["seconds"] = time.perf_counter() - started
+        if settings.llm is not None and reply["answer"] is not None and can_generate(reply["answer"]):
+            draft = Draft(settings.llm, reply["answer"], earlier)
+            # The reply shows as the model writes it; once checked, the verified answer replaces it.
+            with st.empty():
+                st.write_stream(draft.stream())
+                reply["generated"] = draft.result()
+                st.empty()
+        reply["seconds"] = time.perf_counter() - started
         messages.append(reply)
         show_reply(len(messages) - 1, reply, engine)
     st.html(SCROLL_TO_QUESTION, unsafe_allow_javascript=True)
+
+
+def shown_text(reply: dict) -> str:
+    """What the conversation showed for a reply, as the model is told it."""
+    answer, generated = reply.get("answer"), reply.get("generated")
+    if answer is None or answer.abstained:
+        return "Kho bài viết không trả lời câu hỏi này."
+    if generated is not None and generated.status == "ok":
+        return " ".join(s.text for s in generated.verified)
+    return answer.answer
 
 
 def show_message(index: int, message: dict, engine: Engine) -> None:
@@ -505,6 +552,8 @@ def show_message(index: int, message: dict, engine: Engine) -> None:
 
 def show_reply(index: int, reply: dict, engine: Engine) -> None:
     answer: Answer | None = reply["answer"]
+    if reply.get("standalone"):
+        st.caption(f"Câu hỏi đầy đủ (mô hình viết lại): {md_escape(reply['standalone'])}")
     if answer is not None and answer.restored:
         # The reading of a question typed without diacritics, so a wrong guess can be retyped.
         st.caption(f"Đã hiểu là: {md_escape(answer.restored)}")
@@ -516,13 +565,13 @@ def show_reply(index: int, reply: dict, engine: Engine) -> None:
     elif answer.abstained:
         show_not_found(index, answer, engine)
     else:
-        show_answer(index, answer, engine, reply.get("seconds", 0.0))
+        show_answer(index, answer, engine, reply.get("seconds", 0.0), reply.get("generated"))
 
 
-def copy_box(answer: Answer, engine: Engine) -> None:
+def copy_box(answer: Answer, engine: Engine, generated: Generated | None = None) -> None:
     """The answer with its sources as Markdown; the code block's copy button copies it."""
     with st.expander("Sao chép câu trả lời kèm nguồn (Markdown)", icon=":material/content_copy:"):
-        st.code(answer_markdown(answer, engine.articles), language="markdown", wrap_lines=True)
+        st.code(answer_markdown(answer, engine.articles, generated), language="markdown", wrap_lines=True)
 
 
 def show_not_found(index: int, answer: Answer, engine: Engine) -> None:
@@ -536,15 +585,22 @@ def show_not_found(index: int, answer: Answer, engine: Engine) -> None:
             passage_card(f"{index}-{passage.rank}", passage, answer, engine, top, cited=False)
 
 
-def show_answer(index: int, answer: Answer, engine: Engine, seconds: float) -> None:
-    if answer.short is not None:
-        st.html(short_html(answer.short, anchor=str(index)))
-    st.html(answer_html(answer.sentences, answer.short, anchor=str(index)))
-    confidence = min(99, int(answer.confidence * 100))  # a calibrated estimate is never certainty
-    st.caption(f"Độ tin cậy {confidence}% · {seconds:.1f} giây · câu trả lời trích nguyên văn từ "
-               "các đoạn dưới đây")
-    copy_box(answer, engine)
-    cited = sorted({s.citation for s in answer.sentences})
+def show_answer(index: int, answer: Answer, engine: Engine, seconds: float, generated: Generated | None = None) -> None:
+    written = generated is not None and generated.status == "ok"
+    if written:
+        show_generated(index, generated, seconds)
+    else:
+        if generated is not None:
+            st.info(generated.note, icon=":material/info:")
+        if answer.short is not None:
+            st.html(short_html(answer.short, anchor=str(index)))
+        st.html(answer_html(answer.sentences, answer.short, anchor=str(index)))
+        confidence = min(99, int(answer.confidence * 100))  # a calibrated estimate is never certainty
+        st.caption(f"Độ tin cậy {confidence}% · {seconds:.1f} giây · câu trả lời trích nguyên văn từ "
+                   "các đoạn dưới đây")
+    copy_box(answer, engine, generated)
+    cited = sorted({c for s in generated.verified for c in s.citations} if written
+                   else {s.citation for s in answer.sentences})
     featured = cited[0] if cited else answer.passages[0].rank
     top = answer.passages[0].score
     st.markdown("**Nguồn trích dẫn**")
@@ -575,6 +631,21 @@ def show_answer(index: int, answer: Answer, engine: Engine, seconds: float) -> N
                     st.caption(f"Đoạn [{passage.rank}]")
                 passage_card(f"{index}-{passage.rank}", passage, answer, engine, top, passage.rank in cited,
                              heading=False)
+
+
+def show_generated(index: int, generated: Generated, seconds: float) -> None:
+    """A model's answer: its verified sentences, marked as written by it, and what was left out."""
+    st.html(generated_html(generated.verified, anchor=str(index)))
+    st.caption(f"Do mô hình {generated.model} viết · từng câu đã đối chiếu với đoạn nguồn được trích · "
+               f"{seconds:.1f} giây")
+    dropped = [s for s in generated.sentences if not s.verified]
+    if dropped:
+        with st.expander(generated.note, icon=":material/rule:"):
+            for s in dropped:
+                st.markdown(f"~~{md_escape(s.text)}~~  \n*{md_escape('; '.join(s.problems))}*")
+    corrected = [s for s in generated.verified if s.problems]
+    if corrected:
+        st.caption("Đã sửa nguồn: " + "; ".join(p for s in corrected for p in s.problems))
 
 
 def by_article(passages: tuple[Passage, ...]) -> list[list[Passage]]:

@@ -10,7 +10,7 @@ from typing import Mapping, Sequence
 
 from .answer import ends_run
 from .filters import format_date
-from .types import Answer, Article, Passage
+from .types import Answer, Article, Generated, Passage
 
 NOT_ANSWERED = "Kho bài viết không trả lời câu hỏi này."
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~])")
@@ -34,11 +34,19 @@ def source_line(passage: Passage, article: Article | None) -> str:
     return f"[{passage.rank}] " + " ".join(parts)
 
 
-def answer_markdown(answer: Answer, articles: Mapping[str, Article]) -> str:
-    """The question, the answer with its citations (or why there is none), and the sources cited."""
+def answer_markdown(answer: Answer, articles: Mapping[str, Article], generated: Generated | None = None) -> str:
+    """The question, the answer with its citations (or why there is none), and the sources cited;
+    a model's answer, when one was shown, with its verified sentences only."""
     lines = [f"**Hỏi:** {md_text(answer.question)}", ""]
     if answer.abstained or not answer.sentences:
         lines.append(f"**Đáp:** {NOT_ANSWERED} {md_text(answer.reason)}".rstrip())
+        return "\n".join(lines) + "\n"
+    if generated is not None and generated.status == "ok":
+        body = " ".join(f"{md_text(s.text)} " + "".join(f"[{c}]" for c in s.citations) for s in generated.verified)
+        lines += [f"**Đáp** (do mô hình {md_text(generated.model)} viết, từng câu đã đối chiếu với nguồn): {body}",
+                  "", "Nguồn:", ""]
+        cited = {c for s in generated.verified for c in s.citations}
+        lines += [f"- {source_line(p, articles.get(p.doc_id))}" for p in answer.passages if p.rank in cited]
         return "\n".join(lines) + "\n"
     if answer.short is not None:
         lines += [f"**Trả lời ngắn:** {md_text(answer.short.text)} [{answer.short.citation}]", ""]
@@ -50,13 +58,13 @@ def answer_markdown(answer: Answer, articles: Mapping[str, Article]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def conversation_markdown(turns: Sequence[tuple[str, Answer | None]], articles: Mapping[str, Article],
-                          title: str = "Hỏi đáp từ kho bài viết") -> str:
+def conversation_markdown(turns: Sequence[tuple[str, Answer | None, Generated | None]],
+                          articles: Mapping[str, Article], title: str = "Hỏi đáp từ kho bài viết") -> str:
     """Every question of a conversation with its answer; a turn without an answer says so."""
     parts = [f"# {title}", ""]
-    for number, (question, answer) in enumerate(turns, 1):
+    for number, (question, answer, generated) in enumerate(turns, 1):
         parts.append(f"## {number}. {md_text(question)}")
         parts.append("")
-        parts.append(answer_markdown(answer, articles) if answer is not None
+        parts.append(answer_markdown(answer, articles, generated) if answer is not None
                      else "**Đáp:** Không xử lý được câu hỏi này.\n")
     return "\n".join(parts)

@@ -24,7 +24,7 @@ from typing import Iterable, Sequence
 from .answer import ends_run
 from .normalize import fold_diacritics, normalize_query
 from .tokens import STOPWORDS, SYLLABLE, syllables
-from .types import Answer, AnswerSentence, Passage, ShortAnswer
+from .types import Answer, AnswerSentence, GeneratedSentence, Passage, ShortAnswer
 
 FOCUS_CLASS = "qa-focus"
 SUPPORT_CLASS = "qa-support"
@@ -214,6 +214,12 @@ def answer_html(sentences: Sequence[AnswerSentence], short: ShortAnswer | None =
             marks = [(short.start - s.start, short.end - s.start)]
         body = render_marked(s.text, support=marks).replace(f'class="{SUPPORT_CLASS}"', f'class="{SHORT_CLASS}"')
         parts.append(f"{body} {_cite(s.citation, anchor)}" if ends_run(sentences, i) else body)
+    return wrap(" ".join(parts), "qa-text qa-answer")
+
+
+def generated_html(sentences: Sequence[GeneratedSentence], anchor: str | None = None) -> str:
+    """A model's verified sentences, each escaped and followed by its [n] marks, linked as above."""
+    parts = [f"{_escape(s.text)} " + "".join(_cite(c, anchor) for c in s.citations) for s in sentences]
     return wrap(" ".join(parts), "qa-text qa-answer")
 
 

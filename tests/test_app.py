@@ -17,6 +17,7 @@ pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from qa.index.store import has_index  # noqa: E402
+from llm_server import Reply, scripted_server  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -162,6 +163,47 @@ def test_follow_up_uses_the_conversation(app_env):
     answer = plain(next(h.value for h in last_reply(at).html if "qa-answer" in h.value))
     assert "Nhật Bản" in answer
     assert "ASEAN và Nhật Bản cam kết tăng cường quan hệ đối tác chiến lược" in markup
+
+
+@pytest.fixture
+def llm(monkeypatch):
+    """The user's own model server, configured as the README says: a scripted one on 127.0.0.1."""
+    with scripted_server() as server:
+        monkeypatch.setenv("QA_LLM_URL", server.url)
+        monkeypatch.setenv("QA_LLM_MODEL", "test-model")
+        yield server
+
+
+def test_a_configured_model_writes_the_answer_and_only_what_holds_is_shown(app_env, llm):
+    llm.script(Reply("Mỹ đã cung cấp hơn 42 triệu liều vaccine cho ASEAN [1]. "
+                     "Đại sứ John Smith đã trao số vaccine này tại Jakarta [1]."))
+    at = new_session()
+    assert at.sidebar.toggle(key="use_llm").value  # shown, on, since a server is configured
+    reply = last_reply(ask(at, "Mỹ cung cấp bao nhiêu liều vaccine cho ASEAN?"))
+    answer = next(h.value for h in reply.html if "qa-answer" in h.value)
+    assert "Mỹ đã cung cấp hơn 42 triệu liều vaccine cho ASEAN." in plain(answer) and "John Smith" not in answer
+    assert re.search(r'<sup class="qa-cite"><a href="#qa-source-[\w-]+-1">\[1\]</a></sup>', answer)
+    assert any(c.value.startswith("Do mô hình test-model viết") for c in reply.caption)
+    assert "Đã bỏ 1 câu không kiểm chứng được với nguồn." in [e.label for e in reply.expander]
+    prompt = llm.requests[-1]["body"]["messages"][-1]["content"]
+    assert prompt.startswith("Các đoạn trích:\n\n[1] ") and "Câu hỏi: Mỹ cung cấp bao nhiêu liều vaccine cho ASEAN?" in prompt
+    # A follow-up is rewritten by the model, and retrieval uses the rewrite.
+    llm.script(Reply("Nhật Bản cam kết gì với ASEAN về vaccine?"), Reply("Tôi không biết."))
+    reply = last_reply(ask(at, "Còn Nhật Bản thì sao?"))
+    assert "Câu hỏi đầy đủ (mô hình viết lại): Nhật Bản cam kết gì với ASEAN về vaccine?" in [c.value for c in reply.caption]
+
+
+def test_a_model_fault_shows_a_message_and_the_extractive_answer(app_env, llm):
+    llm.script(Reply(status=500, error="boom"))
+    reply = last_reply(ask(new_session(), "Mỹ cung cấp bao nhiêu liều vaccine cho ASEAN?"))
+    assert any("HTTP 500" in i.value for i in reply.info)
+    assert "42 triệu liều" in plain(next(h.value for h in reply.html if "qa-answer" in h.value))
+    assert any("trích nguyên văn" in c.value for c in reply.caption)
+
+
+def test_without_a_model_server_there_is_no_model_toggle(app_env, monkeypatch):
+    monkeypatch.delenv("QA_LLM_URL", raising=False)
+    assert not [t for t in new_session().sidebar.toggle if t.key == "use_llm"]
 
 
 def test_whole_article_opens_with_the_passage_in_place(app_env):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from qa.export import answer_markdown, conversation_markdown, md_text
-from qa.types import Answer, AnswerSentence, Article, Passage, ShortAnswer
+from qa.types import Answer, AnswerSentence, Article, Generated, GeneratedSentence, Passage, ShortAnswer
 
 ARTICLE = Article("tin/my.html", "Mỹ *hỗ trợ* ASEAN", "Mỹ đã cung cấp hơn 42 triệu liều vaccine.", "2021-10-27",
                   "TTXVN", url="https://example.vn/my")
@@ -34,10 +34,20 @@ def test_a_declined_question_says_why():
 
 def test_a_conversation_numbers_its_turns():
     answer = Answer("Hỏi?", False, "", PASSAGES, (SENTENCE,), 0.9)
-    text = conversation_markdown([("Mỹ hỗ trợ gì?", answer), ("?", None)], {})
+    text = conversation_markdown([("Mỹ hỗ trợ gì?", answer, None), ("?", None, None)], {})
     assert text.startswith("# Hỏi đáp từ kho bài viết\n")
     assert "## 1. Mỹ hỗ trợ gì?" in text and "## 2. ?" in text and "Không xử lý được câu hỏi này." in text
 
 
 def test_corpus_text_is_taken_literally():
     assert md_text("# Tiêu đề [x](y) *a* _b_ <c>") == "\\# Tiêu đề \\[x\\](y) \\*a\\* \\_b\\_ \\<c\\>"
+
+
+def test_a_generated_answer_is_copied_with_its_verified_sentences_only():
+    answer = Answer("Hỏi?", False, "", PASSAGES, (SENTENCE,), 0.9)
+    generated = Generated("ok", "qwen", (GeneratedSentence("Câu đúng.", (2,), True),
+                                         GeneratedSentence("Câu sai.", (1,), False, ("“5” không có trong [1]",))))
+    text = answer_markdown(answer, {}, generated)
+    assert "**Đáp** (do mô hình qwen viết, từng câu đã đối chiếu với nguồn): Câu đúng. [2]" in text
+    assert "Câu sai" not in text
+    assert "- [2]" in text and "- [1]" not in text  # only the sources the shown sentences cite
