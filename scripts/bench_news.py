@@ -117,6 +117,24 @@ def ask(work: Path, n_questions: int) -> dict:
     }
 
 
+def cold_start(work: Path, runs: int = 3) -> dict:
+    """`python -m qa ask` from process start to printed answer (median of `runs`), on the seed index
+    and on the 20,000-article one."""
+    seed = work / "seed-index"
+    subprocess.run([sys.executable, "-m", "qa", "index", "--corpus", str(ROOT / "corpus"), "--index", str(seed)],
+                   check=True, capture_output=True)
+    out = {}
+    for name, index in (("seed", seed), ("news20k", work / "index")):
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "qa", "ask", "Mỹ cung cấp bao nhiêu liều vaccine cho ASEAN?",
+                            "--index", str(index)], check=True, capture_output=True)
+            times.append(time.perf_counter() - started)
+        out[f"{name}_s"] = round(statistics.median(times), 2)
+    return out
+
+
 def _rss_mb() -> int:
     for line in open("/proc/self/status"):
         if line.startswith("VmRSS:"):
@@ -134,7 +152,9 @@ def main() -> None:
     result = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "build": build(args.work)}
     print(json.dumps({"build": result["build"]}), flush=True)
     result["ask"] = ask(args.work, args.questions)
-    print(json.dumps({"ask": result["ask"]}))
+    print(json.dumps({"ask": result["ask"]}), flush=True)
+    result["cold_start"] = cold_start(args.work)
+    print(json.dumps({"cold_start": result["cold_start"]}))
     write_report(result)
 
 

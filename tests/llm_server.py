@@ -18,6 +18,7 @@ class Reply:
     delay: float = 0.0  # seconds before answering
     body: bytes | None = None  # sent as is instead of the protocol's JSON: garbage
     error: str = ""  # an error message, sent as the protocol's error object with `status`
+    pace: float = 0.0  # seconds between streamed pieces: a model writing
 
 
 class ScriptedServer:
@@ -52,7 +53,7 @@ class _Handler(BaseHTTPRequestHandler):
             error = {"error": {"message": reply.error or "internal error", "type": "server_error", "code": None}}
             self._send(reply.status, json.dumps(error).encode(), "application/json")
         elif body.get("stream"):
-            self._stream(reply.text, body.get("model", "m"))
+            self._stream(reply.text, body.get("model", "m"), reply.pace)
         else:
             message = {"id": "c1", "object": "chat.completion", "created": 0, "model": body.get("model", "m"),
                        "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.text},
@@ -66,7 +67,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    def _stream(self, text: str, model: str) -> None:
+    def _stream(self, text: str, model: str, pace: float) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
@@ -76,6 +77,8 @@ class _Handler(BaseHTTPRequestHandler):
             chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model,
                      "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
             self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            self.wfile.flush()
+            time.sleep(pace)
         end = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model,
                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
         self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())

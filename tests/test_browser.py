@@ -15,10 +15,12 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from llm_server import Reply, scripted_server
 from local_servers import free_port, wait_healthy
 
 pytestmark = pytest.mark.slow
@@ -62,18 +64,23 @@ def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser")
     corpus, index = root / "corpus", root / "index"
     shutil.copytree(ROOT / "corpus", corpus)
+    with streamlit_server(root, {"QA_CORPUS": str(corpus), "QA_INDEX": str(index)}) as url:
+        yield {"url": url, "corpus": corpus, "index": index}
+
+
+@contextmanager
+def streamlit_server(root: Path, env: dict):
     port = free_port()
-    log = root / "streamlit.log"
-    env = {**os.environ, "QA_CORPUS": str(corpus), "QA_INDEX": str(index)}
+    log = root / f"streamlit-{port}.log"
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
            "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}"
         wait_healthy(url, proc, START_TIMEOUT, log)
-        yield {"url": url, "log": log}
+        yield url
     finally:
         proc.terminate()
         try:
@@ -362,3 +369,31 @@ def test_the_chat_fits_a_phone(server, browser, tmp_path):
         pg.screenshot(path=str(target))
     finally:
         context.close()
+
+
+def test_a_model_answer_streams_then_only_its_verified_sentences_stay(server, browser, tmp_path):
+    """A second server on the same index, with the user's model configured (a scripted one)."""
+    with scripted_server() as llm, streamlit_server(tmp_path, {
+            "QA_CORPUS": str(server["corpus"]), "QA_INDEX": str(server["index"]),
+            "QA_LLM_URL": llm.url, "QA_LLM_MODEL": "test-model"}) as url:
+        llm.script(Reply("Mỹ đã cung cấp hơn 42 triệu liều vaccine cho ASEAN [1]. "
+                         "Đại sứ John Smith đã trao số vaccine này tại Jakarta [1].", pace=0.15))
+        pg = open_session(browser, url)
+        try:
+            send(pg, QUESTIONS[0])
+            # As the model writes, its words show before any checked answer does.
+            pg.get_by_text("Mỹ đã cung cấp hơn", exact=False).first.wait_for(timeout=ANSWER_TIMEOUT)
+            assert pg.locator(".qa-answer").count() == 0
+            wait_answered(pg, 0, 0)
+            answer = pg.locator(".qa-answer").last
+            assert "Mỹ đã cung cấp hơn 42 triệu liều vaccine cho ASEAN." in answer.inner_text()
+            assert "John Smith" not in answer.inner_text()
+            assert pg.get_by_text("Do mô hình test-model viết", exact=False).count() == 1
+            assert pg.get_by_text("Đã bỏ 1 câu không kiểm chứng được với nguồn.").count() == 1
+            answer.locator("a", has_text="[1]").click()
+            target = answer.locator("a", has_text="[1]").get_attribute("href")[1:]
+            pg.wait_for_function("(id) => { const r = document.getElementById(id).getBoundingClientRect();"
+                                 " return r.top >= 0 && r.top < window.innerHeight; }", arg=target, timeout=10_000)
+            assert not pg.dialogs and not pg.errors
+        finally:
+            pg.context.close()
