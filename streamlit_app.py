@@ -117,6 +117,9 @@ def locations() -> tuple[Path, Path | str]:
     return Path(os.environ.get("QA_CORPUS") or "corpus"), store or Path(os.environ.get("QA_INDEX") or "embeddings")
 
 
+CLOSE_REPLACED_AFTER_S = 120.0  # longer than any question takes
+
+
 class Library:
     """A corpus and its index, with the engine opened on it; shared by all sessions."""
 
@@ -135,7 +138,11 @@ class Library:
     def open(self) -> None:
         """(Re)open the engine on the current snapshot, reusing the loaded model."""
         manifest = manifest_at(self.index)
+        replaced = self.engine
         self.engine = Engine.open(self.index, encoder=shared_encoder(manifest.model_spec))
+        if replaced is not None:
+            # Other sessions may be answering on it still: its database connections close later.
+            threading.Timer(CLOSE_REPLACED_AFTER_S, replaced.close).start()
         self.snapshot = self.live_snapshot()
         self.overview = overview(self.engine.articles.values())
         self.examples = answered_examples(example_candidates(self.engine.articles.values()), self.engine.ask)

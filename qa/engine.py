@@ -85,6 +85,12 @@ class Engine:
             encoder = load_encoder(model if model is not None else store.manifest.model_spec)
         return cls(store, encoder, index_dir)
 
+    def close(self) -> None:
+        """Release what the index holds outside this process (a database's connections)."""
+        close = getattr(self.store, "close", None)
+        if close is not None:
+            close()
+
     @property
     def articles(self) -> dict[str, Article]:
         return self.store.articles

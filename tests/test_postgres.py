@@ -200,3 +200,22 @@ def test_faults_say_what_is_wrong(db, corpus, capsys, fake_model, servers):
     # A password never shows in a message.
     code, _, err = run_cli(capsys, "ask", QUESTION, "--store", closed.replace("postgres@", "postgres:s3cret@"))
     assert code == 2 and "s3cret" not in err
+
+
+def test_closing_an_engine_closes_its_connections(db, corpus):
+    url, _ = db
+    build_store(corpus, url, encoder=FakeEncoder())
+
+    def connections() -> int:
+        with psycopg.connect(url, autocommit=True) as conn:
+            return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                                " AND pid <> pg_backend_pid()").fetchone()[0]
+
+    engine = Engine.open(url, encoder=FakeEncoder())
+    engine.ask(QUESTION)
+    assert connections() >= 1
+    engine.close()
+    deadline = time.monotonic() + 10
+    while connections() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert connections() == 0

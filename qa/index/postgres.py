@@ -165,6 +165,7 @@ class PostgresStore:
         self._k1 = float(self._manifest.params["bm25_k1"])
         self._b = float(self._manifest.params["bm25_b"])
         self._chunks = _Recent(_CACHE)
+        self._rarities = _Recent(_CACHE)
         self._accents: AccentModel | None = None
         self.articles = _Articles(self)
         self.story_of = _Stories(self)
@@ -271,6 +272,11 @@ class PostgresStore:
         return [t for t in tokens if t in have]
 
     def rarity(self, token: str) -> float:
+        # Asked for the same tokens passage after passage: one round trip each, kept. The app reopens
+        # its engine (a new store) on a new index version; a long-lived store keeps its first reading.
+        return self._rarities.get(token, self._read_rarity)
+
+    def _read_rarity(self, token: str) -> float:
         found = self._query("SELECT t.df, s.chunks FROM qa_terms t, qa_stats s WHERE t.token = %s AND t.df > 0", (token,))
         if not found or found[0][1] < 2:
             return 0.0
