@@ -6,6 +6,7 @@ free and below Ray's worker port range (10002-19999)."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -72,7 +73,14 @@ def ray_cluster() -> Iterator[str]:
                 raise RuntimeError(f"the second Ray node did not join: see {logs / 'node.log'}")
             time.sleep(0.5)
         yield address
+    except BaseException:
+        kept = True  # the logs the error points to
+        raise
+    else:
+        kept = False
     finally:
         ray.shutdown()
         for node in reversed(nodes):
             _stop(node)
+        if not kept:
+            shutil.rmtree(logs, ignore_errors=True)
