@@ -388,7 +388,7 @@ def test_a_model_answer_streams_then_only_its_verified_sentences_stay(server, br
             answer = pg.locator(".qa-answer").last
             assert "Mỹ đã cung cấp hơn 42 triệu liều vaccine cho ASEAN." in answer.inner_text()
             assert "John Smith" not in answer.inner_text()
-            assert pg.get_by_text("Do mô hình test-model viết", exact=False).count() == 1
+            assert pg.get_by_text("Do mô hình test-model viết · từng câu đã đối chiếu", exact=False).count() == 1
             assert pg.get_by_text("Đã bỏ 1 câu không kiểm chứng được với nguồn.").count() == 1
             answer.locator("a", has_text="[1]").click()
             target = answer.locator("a", has_text="[1]").get_attribute("href")[1:]
