@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from bench_report import write_report  # noqa: E402
 from bench_synth import ReplayEncoder, SentencePool, write_corpus  # noqa: E402
 from qa.build import IndexParams, build_index, embedding_text  # noqa: E402
-from qa.embed.encoder import load_encoder  # noqa: E402
+from qa.embed.encoder import SentenceTransformerEncoder, load_encoder, resolve_model  # noqa: E402
 from qa.engine import Engine  # noqa: E402
 from qa.evaluate import load_questions, report_json, run_eval  # noqa: E402
 from qa.index.store import load_index  # noqa: E402
@@ -95,9 +95,11 @@ def bench_int8(encoder, passages: list[str], work: Path, questions, fp32_quality
     """torch dynamic int8 quantization of the encoder's linear layers: speed and XQuAD quality."""
     import torch
 
-    quantized = copy.copy(encoder)
-    # The library has no int8 switch (it is adopted only if quality holds): swap the model in here.
-    quantized._model = torch.ao.quantization.quantize_dynamic(copy.deepcopy(encoder._model), {torch.nn.Linear},
+    # The default encoder answers questions through ONNX Runtime; int8 is tried on the torch model
+    # that embeds passages. The library has no int8 switch (it is adopted only if quality holds).
+    fp32 = SentenceTransformerEncoder(resolve_model(None))
+    quantized = copy.copy(fp32)
+    quantized._model = torch.ao.quantization.quantize_dynamic(copy.deepcopy(fp32._model), {torch.nn.Linear},
                                                                dtype=torch.qint8)
     quantized.model_id = encoder.model_id
     speed = bench_encode(quantized, passages, repeats)
