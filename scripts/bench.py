@@ -97,9 +97,9 @@ def bench_int8(encoder, passages: list[str], work: Path, questions, fp32_quality
 
     # The default encoder answers questions through ONNX Runtime; int8 is tried on the torch model
     # that embeds passages. The library has no int8 switch (it is adopted only if quality holds).
-    fp32 = SentenceTransformerEncoder(resolve_model(None))
-    quantized = copy.copy(fp32)
-    quantized._model = torch.ao.quantization.quantize_dynamic(copy.deepcopy(fp32._model), {torch.nn.Linear},
+    torch_fp32 = SentenceTransformerEncoder(resolve_model(None))
+    quantized = copy.copy(torch_fp32)
+    quantized._model = torch.ao.quantization.quantize_dynamic(copy.deepcopy(torch_fp32._model), {torch.nn.Linear},
                                                                dtype=torch.qint8)
     quantized.model_id = encoder.model_id
     speed = bench_encode(quantized, passages, repeats)
