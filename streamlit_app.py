@@ -33,7 +33,7 @@ from qa.highlight import (HIGHLIGHT_CSS, answer_html, article_html, generated_ht
 from qa.index.location import build_at, manifest_at, version_at
 from qa.index.postgres import is_store_url
 from qa.ingest import DEFAULT_MAX_BYTES
-from qa.llm.answer import Draft, can_generate, standalone_question
+from qa.llm.answer import Draft, ask_in_context, can_generate
 from qa.llm.client import ChatClient, LLMConfig
 from qa.remove import remove_articles
 from qa.types import Answer, Article, Generated, Passage
@@ -518,11 +518,13 @@ def ask(question: str, messages: list[dict], engine: Engine, settings: Settings)
                  "generated": None, "standalone": None}
         started = time.perf_counter()
         with st.spinner("Đang tìm trong kho bài viết…"):
-            if settings.llm is not None:
-                reply["standalone"] = standalone_question(settings.llm, question, history)
             try:
-                reply["answer"] = engine.ask(reply["standalone"] or question, top_k=settings.top_k,
-                                             history=[] if reply["standalone"] else history, doc_ids=settings.doc_ids)
+                if settings.llm is not None:
+                    reply["answer"], reply["standalone"] = ask_in_context(
+                        engine, settings.llm, question, history, top_k=settings.top_k, doc_ids=settings.doc_ids)
+                else:
+                    reply["answer"] = engine.ask(question, top_k=settings.top_k, history=history,
+                                                 doc_ids=settings.doc_ids)
             except QAError as exc:
                 reply["error"] = str(exc)
         if settings.llm is not None and reply["answer"] is not None and can_generate(reply["answer"]):
@@ -543,7 +545,7 @@ def shown_text(reply: dict) -> str:
     answer, generated = reply.get("answer"), reply.get("generated")
     if answer is None or answer.abstained:
         return "Kho bài viết không trả lời câu hỏi này."
-    if generated is not None and generated.status == "ok":
+    if generated is not None and generated.shown:
         return " ".join(s.text for s in generated.verified)
     return answer.answer
 
@@ -593,7 +595,7 @@ def show_not_found(index: int, answer: Answer, engine: Engine) -> None:
 
 
 def show_answer(index: int, answer: Answer, engine: Engine, seconds: float, generated: Generated | None = None) -> None:
-    written = generated is not None and generated.status == "ok"
+    written = generated is not None and generated.shown
     if written:
         show_generated(index, generated, seconds)
     else:

@@ -247,10 +247,9 @@ def _answer(engine, question: str, top_k: int, history: list[str], client) -> tu
     """The engine's answer and, with a model, the answer it writes (None when it is not asked)."""
     if client is None:
         return engine.ask(question, top_k=top_k, history=history), None
-    from .llm.answer import Draft, can_generate, standalone_question
+    from .llm.answer import Draft, ask_in_context, can_generate
 
-    standalone = standalone_question(client, question, history)
-    answer = engine.ask(standalone or question, top_k=top_k, history=[] if standalone else history)
+    answer, _ = ask_in_context(engine, client, question, history, top_k=top_k)
     return answer, Draft(client, answer).result() if can_generate(answer) else None
 
 
@@ -293,7 +292,7 @@ def _render(answer: Answer, generated=None) -> str:
     if answer.abstained:
         lines.append(f"Kho bài viết không trả lời câu hỏi này. {answer.reason}".rstrip())
         lines.append("Các đoạn gần nhất (không trả lời câu hỏi):")
-    elif generated is not None and generated.status == "ok":
+    elif generated is not None and generated.shown:
         from .llm.answer import generated_text
 
         lines.append(f"Do mô hình {generated.model} viết, từng câu đã đối chiếu với nguồn:")

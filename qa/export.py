@@ -41,7 +41,7 @@ def answer_markdown(answer: Answer, articles: Mapping[str, Article], generated: 
     if answer.abstained or not answer.sentences:
         lines.append(f"**Đáp:** {NOT_ANSWERED} {md_text(answer.reason)}".rstrip())
         return "\n".join(lines) + "\n"
-    if generated is not None and generated.status == "ok":
+    if generated is not None and generated.shown:
         body = " ".join(f"{md_text(s.text)} " + "".join(f"[{c}]" for c in s.citations) for s in generated.verified)
         lines += [f"**Đáp** (do mô hình {md_text(generated.model)} viết, từng câu đã đối chiếu với nguồn): {body}",
                   "", "Nguồn:", ""]

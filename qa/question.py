@@ -25,7 +25,8 @@ _NOT_NAMES = frozenset(w for w in """
 """.split())
 
 # Numbers as written: digits with separators, not glued to a word ("COVID-19", "G20" are names).
-_NUMBER = re.compile(r"(?<![\w.,])(?<![^\W\d_]-)\d+(?:[.,]\d+)*")
+NUMBER_PATTERN = r"(?<![\w.,])(?<![^\W\d_]-)\d+(?:[.,]\d+)*"
+_NUMBER = re.compile(NUMBER_PATTERN)
 _THOUSANDS = re.compile(r"^\d{1,3}(?:([.,])\d{3})(?:\1\d{3})*$")
 # Day and month of a date ("30/4", "30/4/2021", "tháng 10/2013"): the question's context, which a
 # passage often leaves to its article's date; the year stays.

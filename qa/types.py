@@ -122,3 +122,8 @@ class Generated:
     @property
     def verified(self) -> tuple[GeneratedSentence, ...]:
         return tuple(s for s in self.sentences if s.verified)
+
+    @property
+    def shown(self) -> bool:
+        """Whether the model's answer is shown (else the extractive one, with `note`)."""
+        return self.status == "ok"

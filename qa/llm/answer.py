@@ -82,6 +82,15 @@ def as_json(generated: Generated) -> dict:
                            "problems": list(s.problems)} for s in generated.sentences]}
 
 
+def ask_in_context(engine, client: ChatClient, question: str, history: Sequence[str], **options
+                   ) -> tuple[Answer, str | None]:
+    """The engine's answer to a question of a conversation, and the standalone question the model
+    rewrote it into (None when it did not: the engine then reads it with the rules, qa.followup)."""
+    standalone = standalone_question(client, question, history)
+    answer = engine.ask(standalone or question, history=[] if standalone else list(history), **options)
+    return answer, standalone
+
+
 def standalone_question(client: ChatClient, question: str, history: Sequence[str]) -> str | None:
     """The follow-up rewritten by the model into a question that stands alone; None when there is
     no conversation, or the model fails or writes something that is not one question (the caller

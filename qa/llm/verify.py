@@ -14,7 +14,7 @@ import re
 from typing import Sequence
 
 from ..normalize import fold_diacritics, normalize_query
-from ..question import analyze, canonical_number, numbers_in
+from ..question import NUMBER_PATTERN, analyze, canonical_number, numbers_in
 from ..support import TextView, folded_name, term_share
 from ..types import GeneratedSentence, Passage
 
@@ -29,8 +29,8 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 _ABBREVIATION = re.compile(r"\b(?:TP|Tp|Mr|Mrs|Ms|Dr|St|No|Jr|U\.S|e\.g|i\.e)\.$")
 _SCALES = (("nghìn tỷ", 1e12), ("ngàn tỷ", 1e12), ("trillion", 1e12), ("nghìn", 1e3), ("ngàn", 1e3),
            ("thousand", 1e3), ("triệu", 1e6), ("million", 1e6), ("tỷ", 1e9), ("tỉ", 1e9), ("billion", 1e9))
-_AMOUNT = re.compile(r"(?<![\w.,])(?<![^\W\d_]-)(\d+(?:[.,]\d+)*)(?:\s+(" + "|".join(s for s, _ in _SCALES) + r")\b)?",
-                     re.IGNORECASE)
+# A number as questions and passages are read for them (qa.question), and the scale word after it.
+_AMOUNT = re.compile(f"({NUMBER_PATTERN})" + r"(?:\s+(" + "|".join(s for s, _ in _SCALES) + r")\b)?", re.IGNORECASE)
 # A reply, or a sentence of one, saying the passages do not answer.
 _DECLINES = re.compile(
     r"không (?:trả lời|đề cập|nói|nêu|có thông tin|cung cấp thông tin|đủ thông tin|tìm thấy)|không biết"
