@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from . import segment
 from .types import Article, Chunk
 
 _PARAGRAPH = re.compile(r"\S(?:.*?\S)?(?=\n\s*\n|\s*\Z)", re.S)
@@ -36,13 +37,11 @@ _LONG_RUN = re.compile(r"\S{%d,}" % (_MAX_RUN + 1))
 
 def sentence_spans(text: str) -> list[Span]:
     """Sentences of `text` as offsets; never crosses a line break."""
-    from underthesea.pipeline.sent_tokenize import sent_tokenize
-
     spans: list[Span] = []
     for line in _LINE.finditer(text):
         for base, body in _line_pieces(line.start(), line.group()):
             cursor = 0
-            for sentence in sent_tokenize(body):
+            for sentence in segment.sentences(body):
                 sentence = sentence.strip()
                 found = body.find(sentence, cursor) if sentence else -1
                 if found < 0:

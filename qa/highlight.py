@@ -21,6 +21,7 @@ import re
 import unicodedata
 from typing import Iterable, Sequence
 
+from . import segment
 from .answer import ends_run
 from .normalize import fold_diacritics, normalize_query
 from .tokens import STOPWORDS, SYLLABLE, syllables
@@ -61,9 +62,7 @@ def query_terms(question: str) -> frozenset[str]:
     if fold_diacritics(text) == text:
         words = syllables(text)
     else:
-        from underthesea import word_tokenize  # loaded on first use
-
-        words = [" ".join(syllables(w)) for w in word_tokenize(text)]
+        words = [" ".join(syllables(w)) for w in segment.words(text)]
     return frozenset(w.lower() for w in words
                      if w and not all(fold_diacritics(s.lower()) in _SKIP for s in w.split()))
 

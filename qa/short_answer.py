@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from . import segment
 from .normalize import fold_diacritics
 from .question import QuestionFacts, canonical_number
 from .tokens import STOPWORDS
@@ -91,9 +92,7 @@ def _valid_date(text: str) -> bool:
 
 def _asked_unit(question: str) -> str:
     """The word after "bao nhiêu" / "mấy" ("kỹ sư", "liều"), folded; "" when none."""
-    from underthesea import word_tokenize  # loaded on first use: the index never needs it
-
-    words = word_tokenize(question)
+    words = segment.words(question)
     for i, w in enumerate(words[:-1]):
         if _fold(w) in ("bao nhieu", "may") and words[i + 1][:1].isalpha():
             return _fold(words[i + 1])

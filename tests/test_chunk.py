@@ -224,16 +224,16 @@ def test_chunk_offsets_hold_on_unnormalized_text(raw):
 
 def test_sentence_splitter_only_sees_short_pieces_of_a_long_glued_line(monkeypatch):
     # underthesea's splitter is quadratic in a run without spaces; it must never get a long one.
-    import underthesea.pipeline.sent_tokenize as module
+    from qa import segment
 
-    real = module.sent_tokenize
+    real = segment.sentences
     seen: list[int] = []
 
     def recording(text):
         seen.append(max((len(w) for w in text.split()), default=0))
         return real(text)
 
-    monkeypatch.setattr(module, "sent_tokenize", recording)
+    monkeypatch.setattr(segment, "sentences", recording)
     text = "ab." * 4000  # 12,000 characters of glued text, e.g. a scraped page without spaces
     spans = sentence_spans(text)
     assert spans and spans[0].start == 0 and spans[-1].end == len(text)
