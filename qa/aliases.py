@@ -37,11 +37,15 @@ class Token:
 
 
 def tokenize(text: str) -> list[Token]:
-    out = []
-    for word in WORD.findall(normalize_query(text)):
-        lower = word.lower()
-        out.append(Token(word, lower, fold_diacritics(lower)))
-    return out
+    return [_token(word) for word in WORD.findall(normalize_query(text))]
+
+
+@lru_cache(maxsize=1 << 16)
+def _token(word: str) -> Token:
+    # One object per word, not per occurrence: a whole article is thousands of tokens of a few hundred
+    # words, and each new object is one more for the garbage collector to walk on a full collection.
+    lower = word.lower()
+    return Token(word, lower, fold_diacritics(lower))
 
 
 # What may sit between two words of one name: a space, a hyphen ("Diaz-Canel"), an apostrophe ("O'Brien").

@@ -189,6 +189,7 @@ BASELINE_PASSAGES_PER_S = 12.0
 def news_section(n: dict) -> list[str]:
     """The 20,000 real articles (scripts/bench_news.py): its own run, its own date."""
     b, a = n["build"], n["ask"]
+    asked = f" (asked again on {n['asked']}, with the build's numbers kept)" if "asked" in n else ""
     peaks = b.get("peak_rss_mb_by_phase", {})
     rows = [
         ("full build: passages/s over the whole build", f">= {2 * BASELINE_PASSAGES_PER_S:g} (2x {BASELINE_PASSAGES_PER_S:g})",
@@ -203,14 +204,14 @@ def news_section(n: dict) -> list[str]:
     if "cold_start" in n:
         c = n["cold_start"]
         rows.append(("cold start, `python -m qa ask` to the printed answer: seed index / this index", "< 5 s",
-                     f"{c['seed_s']} s / {c['news20k_s']} s", c["seed_s"] < 5))
+                     f"{c['seed_s']} s / {c['news20k_s']} s", max(c["seed_s"], c["news20k_s"]) < 5))
     return [
         "",
         "## Real news: 20,000 articles",
         "",
         f"`scripts/bench_news.py`, its own run on {n['date']}: the 20,000 articles of `../shared/news-corpus/` "
         f"with the five seed articles, built from scratch by `qa index` in a child process, then asked in a "
-        f"fresh one. {b['articles']:,} articles, {b['chunks']:,} passages ({b['embedded']:,} embedded, the rest "
+        f"fresh one{asked}. {b['articles']:,} articles, {b['chunks']:,} passages ({b['embedded']:,} embedded, the rest "
         f"identical texts).",
         "",
         "| target | limit | measured | met |",

@@ -26,7 +26,6 @@ class KeywordIndex:
         """`texts` is read once, in order: a generator spares a large build a copy of every passage."""
         model = bm25s.BM25(k1=k1, b=b)  # Lucene BM25, bm25s's default
         model.scores, model.vocab_dict = _lucene_matrix(map(bm25_tokens, texts), k1, b)
-        model.unique_token_ids_set = set(model.vocab_dict.values())
         model.nonoccurrence_array = None
         return cls(model)
 
@@ -36,6 +35,10 @@ class KeywordIndex:
     @classmethod
     def load(cls, folder: Path) -> "KeywordIndex":
         model = bm25s.BM25.load(str(folder), mmap=True)
+        # bm25s's set of every token id serves only its own retrieval, which this class replaces:
+        # ~1M ints (tens of MB), and a container the garbage collector walks on every full
+        # collection (50 ms each at 20,000 articles: the tail of the question latency).
+        model.unique_token_ids_set = None
         # The postings are read per question token, like the vectors (qa/index/rows.py): the
         # postings of common syllables span most documents and would otherwise stay resident.
         for name in ("data", "indices"):

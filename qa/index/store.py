@@ -6,7 +6,8 @@ Layout of an index folder (default `embeddings/`):
     v-<time>-<id>/      manifest.json, articles.jsonl, chunks.jsonl, vectors.npy, sentences.npy,
                         dense.faiss, bm25/, and optional (older snapshots lack them): accents.json.gz,
                         minhash.npy (each article's near-duplicate signature), stories.json (the
-                        groups of articles that are one story)
+                        groups of articles that are one story), chunk_rows.npz (where each chunk's
+                        line is, qa.index.chunk_file)
 A build writes a new snapshot beside the live one and only then repoints CURRENT, so a
 reader (or a build killed at any moment) always finds a complete index.
 """
@@ -23,13 +24,14 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from itertools import chain
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import numpy as np
 
 from ..accents import AccentModel
 from ..errors import IndexLoadError, QAError
 from ..types import Article, Chunk
+from .chunk_file import ChunkFile, StoredChunk, open_chunks, write_chunks
 from .dense import build_dense, load_dense, save_dense
 from .keywords import KeywordIndex
 from .rows import RowFile
@@ -65,12 +67,6 @@ class Manifest:
     extra: dict = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class StoredChunk:
-    chunk: Chunk
-    text_hash: str  # hash of the embedded text: the key for reusing its vector
-
-
 @dataclass
 class IndexData:
     """Everything a snapshot holds, in memory."""
@@ -79,7 +75,7 @@ class IndexData:
     articles: dict[str, Article]
     article_hashes: dict[str, str]  # of the cleaned article
     source_hashes: dict[str, str]  # of the document it was cleaned from
-    chunks: list[StoredChunk]
+    chunks: Sequence[StoredChunk]  # a list in a build; a loaded snapshot's are read on demand (ChunkFile)
     vectors: np.ndarray | RowFile  # read on demand once loaded
     sentence_vectors: np.ndarray | RowFile  # one row per sentence of each chunk, in chunk order
     keywords: KeywordIndex | None  # None in a snapshot loaded for a build (`load_index`)
@@ -90,9 +86,12 @@ class IndexData:
     stories: tuple[tuple[str, ...], ...] = ()  # groups of doc ids that are one story (qa.duplicates)
 
     def __post_init__(self):
-        counts = [len(stored.chunk.sentences) for stored in self.chunks]
         # Row of each chunk's first sentence in `sentence_vectors`; the last entry is their count.
-        self.sentence_starts = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
+        if isinstance(self.chunks, ChunkFile):
+            self.sentence_starts = self.chunks.table.sentence_starts
+        else:
+            counts = [len(stored.chunk.sentences) for stored in self.chunks]
+            self.sentence_starts = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
         self.story_of = {doc_id: group for group in self.stories for doc_id in group}
         self._last_keywords: tuple[tuple[str, ...], np.ndarray] | None = None
 
@@ -126,6 +125,8 @@ class IndexData:
         return self.chunks[row].chunk
 
     def rows_of(self, doc_ids: set[str]) -> list[int]:
+        if isinstance(self.chunks, ChunkFile):
+            return self.chunks.rows_of(row for row, doc_id in enumerate(self.articles) if doc_id in doc_ids)
         return [i for i, s in enumerate(self.chunks) if s.chunk.doc_id in doc_ids]
 
     def vectors_of(self, rows) -> np.ndarray:
@@ -213,7 +214,7 @@ def _snapshot_manifest(folder: Path, index_dir: Path) -> Manifest:
 
 def load_index(index_dir: Path, searchable: bool = True) -> IndexData:
     """The current snapshot; `searchable=False` leaves out the dense and keyword indexes, which a
-    build makes anew (it reuses the vectors, read on demand, and the chunks)."""
+    build makes anew (it reuses the vectors, read on demand, and the chunks, read whole)."""
     index_dir = Path(index_dir)
     # Resolve CURRENT once: a build swapping snapshots meanwhile cannot mix two of them.
     folder = snapshot_path(index_dir)
@@ -224,16 +225,8 @@ def load_index(index_dir: Path, searchable: bool = True) -> IndexData:
             hashes[row["doc_id"]] = row.pop("hash")
             sources[row["doc_id"]] = row.pop("source_hash")
             articles[row["doc_id"]] = Article(**row)
-        # Sentence offsets repeat from chunk to chunk, and so do doc ids: one object per value
-        # instead of one per occurrence saves tens of MB on a large index.
-        shared: dict = {doc_id: doc_id for doc_id in articles}
-        chunks = [
-            StoredChunk(Chunk(row["chunk_id"], shared.setdefault(row["doc_id"], row["doc_id"]), row["start"],
-                              row["end"], row["text"],
-                              tuple(shared.setdefault((s, e), (shared.setdefault(s, s), shared.setdefault(e, e)))
-                                    for s, e in row["sentences"])), row["hash"])
-            for row in _read_jsonl(folder / "chunks.jsonl")
-        ]
+        on_demand = open_chunks(folder, list(articles))
+        chunks = on_demand if searchable else list(on_demand)  # a build reads them all, more than once
         vectors = RowFile(folder / "vectors.npy")
         sentence_vectors = RowFile(folder / "sentences.npy")
         dense = load_dense(folder / "dense.faiss") if searchable else None
@@ -249,7 +242,7 @@ def load_index(index_dir: Path, searchable: bool = True) -> IndexData:
             (dense.ntotal,) if dense is not None else ())
         consistent = (len(set(counts)) == 1 and len(articles) == manifest.articles
                       and vectors.ndim == 2 and vectors.shape[1] == manifest.dim
-                      and sentence_vectors.shape == (sum(len(c.chunk.sentences) for c in chunks), manifest.dim))
+                      and sentence_vectors.shape == (int(on_demand.table.sentence_starts[-1]), manifest.dim))
     except Exception as exc:  # any failure to read a snapshot means: damaged (EOFError, pickle, faiss...)
         raise IndexLoadError(f"Chỉ mục ở {index_dir} bị hỏng ({exc}). {rebuild_hint(index_dir)}") from exc
     if not consistent:
@@ -317,9 +310,7 @@ def _write_snapshot(folder: Path, data: IndexData) -> None:
         for doc_id, article in data.articles.items():
             row = {**_fields(article), "hash": data.article_hashes[doc_id], "source_hash": data.source_hashes[doc_id]}
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    with open(folder / "chunks.jsonl", "w", encoding="utf-8") as f:
-        for stored in data.chunks:
-            f.write(json.dumps({**_fields(stored.chunk), "hash": stored.text_hash}, ensure_ascii=False) + "\n")
+    write_chunks(folder, iter(data.chunks), list(data.articles))
     _save_rows(folder / "vectors.npy", data.vectors, np.float32)
     _save_rows(folder / "sentences.npy", data.sentence_vectors, SENTENCE_DTYPE)
     save_dense(data.dense if data.dense is not None else build_dense(data.vectors), folder / "dense.faiss")
