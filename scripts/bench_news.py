@@ -120,7 +120,7 @@ def ask(work: Path, n_questions: int) -> dict:
     }
 
 
-def cold_start(work: Path, runs: int = 3) -> dict:
+def cold_start(work: Path, runs: int = 5) -> dict:
     """`python -m qa ask` from process start to printed answer (median of `runs`), on the seed index
     and on the 20,000-article one."""
     seed = work / "seed-index"
