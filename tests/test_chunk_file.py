@@ -9,7 +9,7 @@ import pytest
 from qa.build import build_index
 from qa.errors import IndexLoadError
 from qa.index import chunk_file
-from qa.index.chunk_file import CHUNKS_FILE, TABLE_FILE, ChunkFile, _scan
+from qa.index.chunk_file import CHUNKS_FILE, TABLE_FILE, ChunkFile, scan_table
 from qa.index.store import load_index, snapshot_path
 
 
@@ -39,7 +39,7 @@ def test_a_loaded_snapshot_reads_its_chunks_on_demand_and_they_are_the_built_one
 def test_the_table_written_with_the_chunks_is_the_one_a_scan_finds(index_dir):
     folder = snapshot_path(index_dir)
     written = load_index(index_dir).chunks.table
-    scanned = _scan(folder / CHUNKS_FILE, list(load_index(index_dir).articles))
+    scanned = scan_table(folder / CHUNKS_FILE, list(load_index(index_dir).articles))
     for name in ("offsets", "article_rows", "sentence_starts"):
         assert np.array_equal(getattr(written, name), getattr(scanned, name)), name
 

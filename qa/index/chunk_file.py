@@ -1,7 +1,7 @@
 """A snapshot's chunks (chunks.jsonl), parsed line by line when asked for.
 
 Parsing all 94,000 chunks of a 20,000-article index took half of a 6.6 s cold start, and kept every
-passage's text resident, where a question reads a few hundred. A table beside the file
+passage's text resident, where a question reads a few dozen. A table beside the file
 (chunk_rows.npz) gives each line's byte offset, its article's row and its first sentence's row:
 opening reads the table alone. A snapshot saved before the table existed is scanned once and
 given one.
@@ -14,7 +14,7 @@ import os
 import uuid
 import weakref
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Collection, Iterator, Sequence
@@ -68,10 +68,9 @@ class TableBuilder:
                           np.array(self._starts, dtype=np.int64))
 
 
-def chunk_line(stored: StoredChunk) -> str:
-    c = stored.chunk
-    return json.dumps({"chunk_id": c.chunk_id, "doc_id": c.doc_id, "start": c.start, "end": c.end, "text": c.text,
-                       "sentences": c.sentences, "hash": stored.text_hash}, ensure_ascii=False) + "\n"
+def _chunk_line(stored: StoredChunk) -> str:
+    row = {f.name: getattr(stored.chunk, f.name) for f in fields(stored.chunk)}  # shallow, unlike asdict()
+    return json.dumps({**row, "hash": stored.text_hash}, ensure_ascii=False) + "\n"
 
 
 def write_chunks(folder: Path, chunks: Iterator[StoredChunk], doc_ids: Sequence[str]) -> None:
@@ -79,7 +78,7 @@ def write_chunks(folder: Path, chunks: Iterator[StoredChunk], doc_ids: Sequence[
     table = TableBuilder(doc_ids)
     with open(folder / CHUNKS_FILE, "wb") as f:
         for stored in chunks:
-            line = chunk_line(stored).encode("utf-8")
+            line = _chunk_line(stored).encode("utf-8")
             f.write(line)
             table.add(len(line), stored.chunk.doc_id, len(stored.chunk.sentences))
     save_table(folder, table.table())
@@ -113,7 +112,7 @@ def open_chunks(folder: Path, doc_ids: Sequence[str]) -> "ChunkFile":
         log.warning("%s unreadable (%s): reading chunks.jsonl whole instead", folder / TABLE_FILE, exc)
         table = None
     if table is None:
-        table = _scan(path, doc_ids)
+        table = scan_table(path, doc_ids)
         try:
             save_table(folder, table)
         except OSError as exc:
@@ -121,7 +120,7 @@ def open_chunks(folder: Path, doc_ids: Sequence[str]) -> "ChunkFile":
     return ChunkFile(path, table)
 
 
-def _scan(path: Path, doc_ids: Sequence[str]) -> ChunkTable:
+def scan_table(path: Path, doc_ids: Sequence[str]) -> ChunkTable:
     table = TableBuilder(doc_ids)
     with open(path, "rb") as f:
         for line in f:
