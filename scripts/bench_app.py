@@ -29,20 +29,11 @@ READY = 600_000  # ms: a cold start opens 94,000 passages
 VIEWPORT = {"width": 1280, "height": 800}
 
 
-class _FirstVisits:
-    """Each page in a new browser profile: nothing cached."""
-
-    def __init__(self, browser):
-        self.browser = browser
-
-    def new_page(self):
-        return self.browser.new_page(viewport=VIEWPORT)
-
-
-def load(browser, url: str) -> float:
+def load(new_page, url: str) -> float:
     """Seconds from navigation to a usable page: chat box, an example question, the article list.
-    `browser` makes the page: first visits, or a context whose pages share its cache (a returning user)."""
-    page = browser.new_page()
+    `new_page` opens it: in a new browser profile (a first visit), or in a context whose pages share
+    its cache (a returning user)."""
+    page = new_page()
     started = time.perf_counter()
     page.goto(url, wait_until="domcontentloaded")
     page.locator('[data-testid="stChatInputTextArea"]').wait_for(timeout=READY)
@@ -78,10 +69,12 @@ def main() -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
                                         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-            first_visit = _FirstVisits(browser)
+            def first_visit():
+                return browser.new_page(viewport=VIEWPORT)
+
             cold = load(first_visit, url)
             warm = [load(first_visit, url) for _ in range(args.loads)]
-            returning = browser.new_context(viewport=VIEWPORT)
+            returning = browser.new_context(viewport=VIEWPORT).new_page
             load(returning, url)  # fills its cache
             cached = [load(returning, url) for _ in range(args.loads)]
             browser.close()
